@@ -1,0 +1,113 @@
+"""drupe: CherryPy's documented application API as a plugin-oriented microkernel.
+
+``import drupe as cherrypy`` and write CherryPy applications. The kernel supplies the
+engine bus, the request pipeline and the hook points; HTTP servers, dispatchers, tools,
+session backends and engine plugins are distributions found through entry points (see
+``drupe._registry``). Importing this package loads no plugin and has no side effects.
+"""
+
+from drupe import _cpwsgi as wsgi
+from drupe import dispatch, lib, process
+from drupe._boot import boot, get_plugin_manager, hookimpl
+from drupe._bus import Bus, ChannelFailures, SimplePlugin, states
+from drupe._checker import checker
+from drupe._config import Config, config, config_callable
+from drupe._dispatch import DispatcherBase, LateParamPageHandler, PageHandler, Resolution
+from drupe._engine import engine
+from drupe._errors import (
+    CherryPyException,
+    ConfigError,
+    DrupeException,
+    HTTPError,
+    HTTPRedirect,
+    InternalRedirect,
+    NotFound,
+    TimeoutError,
+)
+from drupe._helper import expose, popargs, url
+from drupe._kernel import quickstart, reset
+from drupe._log import LogManager, log
+from drupe._registry import (
+    DuplicatePluginError,
+    InvalidPluginError,
+    MissingPluginError,
+    PluginError,
+    registry,
+)
+from drupe._request import Hook, HookMap, Request, Response
+from drupe._server import Server, ServerAdapter, server, servers
+from drupe._serving import ThreadLocalProxy, serving, thread_data
+from drupe._tools import ErrorTool, HandlerTool, HandlerWrapperTool, Tool, Toolbox, tools
+from drupe._tree import Application, Tree, tree
+from drupe._version import __version__
+
+request = ThreadLocalProxy("request")
+response = ThreadLocalProxy("response")
+session = ThreadLocalProxy("session")
+
+__all__ = [
+    "Application",
+    "Bus",
+    "ChannelFailures",
+    "CherryPyException",
+    "Config",
+    "ConfigError",
+    "DispatcherBase",
+    "DrupeException",
+    "DuplicatePluginError",
+    "ErrorTool",
+    "HTTPError",
+    "HTTPRedirect",
+    "HandlerTool",
+    "HandlerWrapperTool",
+    "Hook",
+    "HookMap",
+    "InternalRedirect",
+    "InvalidPluginError",
+    "LateParamPageHandler",
+    "LogManager",
+    "MissingPluginError",
+    "NotFound",
+    "PageHandler",
+    "PluginError",
+    "Request",
+    "Resolution",
+    "Response",
+    "Server",
+    "ServerAdapter",
+    "SimplePlugin",
+    "ThreadLocalProxy",
+    "TimeoutError",
+    "Tool",
+    "Toolbox",
+    "Tree",
+    "__version__",
+    "boot",
+    "checker",
+    "config",
+    "config_callable",
+    "dispatch",
+    "engine",
+    "expose",
+    "get_plugin_manager",
+    "hookimpl",
+    "lib",
+    "log",
+    "popargs",
+    "process",
+    "quickstart",
+    "registry",
+    "request",
+    "reset",
+    "response",
+    "server",
+    "servers",
+    "serving",
+    "session",
+    "states",
+    "thread_data",
+    "tools",
+    "tree",
+    "url",
+    "wsgi",
+]

@@ -1,0 +1,82 @@
+"""``drupe.lib``: CherryPy's helper library.
+
+Kernel helpers live here (iteration helpers, ``set_vary_header``) and in
+``drupe.lib.httputil``, ``drupe.lib.reprconf`` and ``drupe.lib.headers``. The other
+modules (``drupe.lib.sessions``, ``drupe.lib.static``, ``drupe.lib.auth_basic``, ...) are
+compatibility facades whose names come from the plugin providing them (see
+``drupe._compat``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = [
+    "file_generator",
+    "file_generator_limited",
+    "is_closable_iterator",
+    "is_iterator",
+    "set_vary_header",
+]
+
+
+def is_iterator(obj: Any) -> bool:
+    """True for iterators and generators (not for lists, str or bytes)."""
+    from collections.abc import Iterator as IteratorABC
+
+    if isinstance(obj, (list, tuple, str, bytes, dict)):
+        return False
+    return isinstance(obj, IteratorABC)
+
+
+def is_closable_iterator(obj: Any) -> bool:
+    """True for an iterator with a ``close()`` (a generator, say)."""
+    import inspect
+
+    if inspect.isgenerator(obj):
+        return True
+    return is_iterator(obj) and callable(getattr(obj, "close", None))
+
+
+class file_generator:
+    """Yield a file's content in chunks, closing the file at the end."""
+
+    def __init__(self, input: Any, chunkSize: int = 65536) -> None:
+        self.input = input
+        self.chunkSize = chunkSize
+
+    def __iter__(self) -> file_generator:
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = self.input.read(self.chunkSize)
+        if chunk:
+            return chunk  # type: ignore[no-any-return]
+        self.close()
+        raise StopIteration()
+
+    def close(self) -> None:
+        closer = getattr(self.input, "close", None)
+        if closer is not None:
+            closer()
+
+
+def file_generator_limited(fileobj: Any, count: int, chunk_size: int = 65536) -> Iterator[bytes]:
+    """Yield at most ``count`` bytes of ``fileobj`` in chunks."""
+    remaining = count
+    while remaining > 0:
+        chunk = fileobj.read(min(chunk_size, remaining))
+        if not chunk:
+            return
+        remaining -= len(chunk)
+        yield chunk
+
+
+def set_vary_header(response: Any, header_name: str) -> None:
+    """Add ``header_name`` to the response's Vary header (once)."""
+    varies = response.headers.get("Vary", "")
+    names = [name.strip() for name in varies.split(",") if name.strip()]
+    if header_name not in names:
+        names.append(header_name)
+    response.headers["Vary"] = ", ".join(names)

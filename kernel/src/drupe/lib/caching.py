@@ -1,0 +1,9 @@
+"""``drupe.lib.caching``: CherryPy's ``cherrypy.lib.caching``, provided by a plugin.
+
+The names of this module come from the distributions registering ``lib.caching`` in
+the ``drupe.compat`` entry-point group (see ``drupe._compat``).
+"""
+
+from drupe._compat import facade
+
+__getattr__ = facade(__name__, "lib.caching", globals())

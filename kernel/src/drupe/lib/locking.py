@@ -1,0 +1,9 @@
+"""``drupe.lib.locking``: CherryPy's ``cherrypy.lib.locking``, provided by a plugin.
+
+The names of this module come from the distributions registering ``lib.locking`` in
+the ``drupe.compat`` entry-point group (see ``drupe._compat``).
+"""
+
+from drupe._compat import facade
+
+__getattr__ = facade(__name__, "lib.locking", globals())

@@ -1,0 +1,9 @@
+"""``drupe.lib.profiler``: CherryPy's ``cherrypy.lib.profiler``, provided by a plugin.
+
+The names of this module come from the distributions registering ``lib.profiler`` in
+the ``drupe.compat`` entry-point group (see ``drupe._compat``).
+"""
+
+from drupe._compat import facade
+
+__getattr__ = facade(__name__, "lib.profiler", globals())

@@ -1,0 +1,9 @@
+"""``drupe.lib.sessions``: CherryPy's ``cherrypy.lib.sessions``, provided by a plugin.
+
+The names of this module come from the distributions registering ``lib.sessions`` in
+the ``drupe.compat`` entry-point group (see ``drupe._compat``).
+"""
+
+from drupe._compat import facade
+
+__getattr__ = facade(__name__, "lib.sessions", globals())

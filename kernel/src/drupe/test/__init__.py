@@ -1,0 +1,1 @@
+"""``drupe.test``: testing helpers (``drupe.test.helper`` comes from drupe-testing)."""

@@ -1,0 +1,1 @@
+"""drupe-server-cheroot (work in progress)."""

@@ -1,0 +1,1 @@
+"""drupe-process (work in progress)."""

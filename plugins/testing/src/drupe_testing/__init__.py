@@ -1,0 +1,1 @@
+"""drupe-testing (work in progress)."""

@@ -1,0 +1,1 @@
+"""drupe-tool-gzip (work in progress)."""
