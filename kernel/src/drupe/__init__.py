@@ -32,6 +32,7 @@ from drupe._registry import (
     InvalidPluginError,
     MissingPluginError,
     PluginError,
+    installed_plugins,
     registry,
 )
 from drupe._request import Hook, HookMap, Request, Response
@@ -44,6 +45,21 @@ from drupe._version import __version__
 request = ThreadLocalProxy("request")
 response = ThreadLocalProxy("response")
 session = ThreadLocalProxy("session")
+
+
+def __getattr__(name: str) -> object:
+    # CherryPy's documentation reaches its private modules as attributes
+    # (``cherrypy._cpconfig.environments``, ``cherrypy._cptools.Toolbox``): import the
+    # compatibility module of that name on first access.
+    if name.startswith("_cp"):
+        import importlib
+
+        try:
+            return importlib.import_module(f"drupe.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"drupe.{name}":
+                raise
+    raise AttributeError(f"module 'drupe' has no attribute {name!r}")
 
 __all__ = [
     "Application",
@@ -91,6 +107,7 @@ __all__ = [
     "expose",
     "get_plugin_manager",
     "hookimpl",
+    "installed_plugins",
     "lib",
     "log",
     "popargs",

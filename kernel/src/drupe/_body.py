@@ -281,7 +281,11 @@ class Part(Entity):
                 assert buffer is not None
                 spooled.write(buffer.getvalue())
                 buffer = None
-            (spooled if spooled is not None else buffer).write(chunk)
+            if spooled is not None:
+                spooled.write(chunk)
+            else:
+                assert buffer is not None
+                buffer.write(chunk)
         if spooled is not None:
             spooled.seek(0)
             self.file = spooled
@@ -518,13 +522,11 @@ class SizedReader:
             return b""
         if want is None:
             pieces = []
-            while True:
+            while not self.done:
                 chunk = self._account(self.fp.read(self.bufsize))
                 if not chunk:
                     break
                 pieces.append(chunk)
-                if self.done:
-                    break
             data = b"".join(pieces)
         else:
             data = self._account(self.fp.read(want))
@@ -541,7 +543,7 @@ class SizedReader:
         return self._account(data)
 
     def readlines(self, sizehint: int = 0) -> list[bytes]:
-        lines = []
+        lines: list[bytes] = []
         while True:
             line = self.readline()
             if not line:
@@ -564,10 +566,9 @@ class RequestBody(Entity):
     def __init__(self, fp: Any, headers: HeaderMap, params: dict[str, Any] | None = None,
                  request_params: dict[str, Any] | None = None) -> None:
         super().__init__(fp, headers, params=params)
-        if self.content_type.value.startswith("text/"):
-            # RFC 2616 used ISO-8859-1 as text's default; keep it as a last resort.
-            if "ISO-8859-1" not in self.attempt_charsets:
-                self.attempt_charsets.append("ISO-8859-1")
+        # RFC 2616 used ISO-8859-1 as text's default; keep it as a last resort.
+        if self.content_type.value.startswith("text/") and "ISO-8859-1" not in self.attempt_charsets:
+            self.attempt_charsets.append("ISO-8859-1")
         self.request_params: dict[str, Any] = {} if request_params is None else request_params
         self._raw_fp = fp
 

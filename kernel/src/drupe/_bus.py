@@ -13,13 +13,16 @@ thread) subscribe to its channels and follow its life::
 Channels: ``start``, ``stop``, ``graceful``, ``exit``, ``main`` (published periodically by
 :meth:`Bus.block` from the main thread) and ``log``; any other name is a user channel,
 created on first subscription. Listeners run in ascending numeric priority (default 50;
-a callback's own ``priority`` attribute is used when none is given). ``publish`` calls
+a callback's own ``priority`` attribute is used when none is given); listeners of equal
+priority run in the order they subscribed. ``publish`` calls
 every listener even when some fail, then raises :class:`ChannelFailures` holding all the
 failures.
 
 A failing ``start`` listener stops the bus and re-raises the error: unlike CherryPy, the
 bus never calls ``os._exit`` on its own, so a failed start can be tested in-process and
-reported by the command that started it.
+reported by the command that started it. A *startup error* (an exception with a true
+``startup_error`` attribute, such as ``ConfigError``) on ``start`` also skips the remaining
+``start`` listeners, so that an invalid configuration starts nothing.
 """
 
 from __future__ import annotations
@@ -106,6 +109,8 @@ class Bus:
             channel: set() for channel in _BUILTIN_CHANNELS
         }
         self._priorities: dict[tuple[str, Callable[..., Any]], float] = {}
+        self._subscribed_order: dict[tuple[str, Callable[..., Any]], int] = {}
+        self._subscriptions = 0
         # PERF: a few channels are published on every request; sorting their listeners
         # each time would cost more than calling them. The cache is dropped whenever a
         # subscription changes.
@@ -129,6 +134,9 @@ class Bus:
         if priority is None:
             priority = getattr(callback, "priority", 50)
         self._priorities[(channel, callback)] = priority
+        if (channel, callback) not in self._subscribed_order:
+            self._subscriptions += 1
+            self._subscribed_order[(channel, callback)] = self._subscriptions
         self._ordered.pop(channel, None)
         return callback
 
@@ -138,6 +146,7 @@ class Bus:
         if listeners and callback in listeners:
             listeners.discard(callback)
             self._priorities.pop((channel, callback), None)
+            self._subscribed_order.pop((channel, callback), None)
         self._ordered.pop(channel, None)
 
     def has_listeners(self, channel: str) -> bool:
@@ -149,7 +158,11 @@ class Bus:
         listeners = self.listeners.get(channel, ())
         if ordered is None or len(ordered) != len(listeners):
             priorities = self._priorities
-            ordered = sorted(listeners, key=lambda cb: priorities.get((channel, cb), 50))
+            order = self._subscribed_order
+            ordered = sorted(
+                listeners,
+                key=lambda cb: (priorities.get((channel, cb), 50), order.get((channel, cb), 0)),
+            )
             self._ordered[channel] = ordered
         return ordered
 
@@ -173,11 +186,16 @@ class Bus:
                 if failures and exc.code == 0:
                     exc.code = 1
                 raise
-            except Exception:
+            except Exception as exc:
                 failures.handle_exception()
+                startup_error = getattr(exc, "startup_error", False)
                 if channel != "log":
+                    # A startup error's message says everything (start() logs it).
                     self.log(f"Error in {channel!r} listener {listener!r}", level=40,
-                             traceback=True)
+                             traceback=not startup_error)
+                if startup_error and channel == "start":
+                    # Invalid configuration: start nothing else (no server binds a port).
+                    break
         if failures:
             raise failures
         return output
@@ -202,6 +220,9 @@ class Bus:
             raise
         except Exception:
             error = sys.exc_info()[1]
+            if isinstance(error, ChannelFailures) and len(error.get_instances()) == 1:
+                # Re-raise what the listener raised (a ConfigError, say), not the wrapper.
+                error = error.get_instances()[0]
             if getattr(error, "startup_error", False):
                 # A configuration problem: its message says everything; no traceback.
                 self.log(f"Shutting down due to error in start listener: {error}", level=40)
@@ -293,7 +314,7 @@ class Bus:
                 thread is not threading.current_thread()
                 and thread is not threading.main_thread()
                 and not thread.daemon
-                and not isinstance(thread, threading._DummyThread)  # type: ignore[attr-defined]
+                and not isinstance(thread, threading._DummyThread)
             ):
                 self.log(f"Waiting for thread {thread.name}.")
                 thread.join()

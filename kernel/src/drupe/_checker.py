@@ -70,10 +70,14 @@ def _check_mapping(config: Mapping[str, Any], app: Any, where: str, problems: li
         from drupe._request import Request
 
         request_class = Request
-    try:
-        classify(dict(config), app, request_class, Plan())
-    except (ConfigError, PluginError) as exc:
-        problems.append(f"{where}: {exc}")
+    # One key at a time, so that every bad key is reported, not just the first.
+    for key, value in config.items():
+        try:
+            classify({key: value}, app, request_class, Plan())
+        except (ConfigError, PluginError) as exc:
+            problem = f"{where}: {exc}"
+            if problem not in problems:
+                problems.append(problem)
 
 
 def problems_for(app: Any = None, script_name: str = "") -> list[str]:
@@ -150,7 +154,9 @@ class Checker:
             if not script_name:
                 continue
             for section in app.config:
-                if (isinstance(section, str) and section.startswith(script_name + "/")) or section == script_name:
+                if not isinstance(section, str):
+                    continue
+                if section == script_name or section.startswith(script_name + "/"):
                     self._warn(
                         f"The application mounted at {script_name!r} has config section "
                         f"[{section}], which starts with its mount point. Application config "

@@ -30,7 +30,7 @@ def facade(module_name: str, compat_name: str, namespace: dict[str, Any]) -> Cal
         if name.startswith("__"):
             raise AttributeError(name)
         providers = registry.load_all("drupe.compat", compat_name)
-        found = []
+        found: list[tuple[Any, Any]] = []
         for provider in providers:
             if hasattr(provider, name):
                 value = getattr(provider, name)

@@ -41,7 +41,6 @@ from drupe._errors import ConfigError
 __all__ = [
     "Config",
     "NamespaceSet",
-    "Parser",
     "as_dict",
     "config_callable",
     "environments",
@@ -266,7 +265,7 @@ class Config(dict[str, Any]):
         generation.bump()
         self.namespaces(self.defaults)
 
-    def update(self, config: Any = None, /, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, config: Any = None, /, **kwargs: Any) -> None:
         """Merge ``config`` (dict, filename or open file) into the global config."""
         _boot()
         if isinstance(config, (str, os.PathLike)):
@@ -276,10 +275,7 @@ class Config(dict[str, Any]):
         self._apply(entries)
 
     def _apply(self, config: dict[str, Any]) -> None:
-        if isinstance(config.get("global"), dict):
-            config = dict(config["global"])
-        else:
-            config = dict(config)
+        config = dict(config["global"]) if isinstance(config.get("global"), dict) else dict(config)
         if "tools.staticdir.dir" in config:
             config["tools.staticdir.section"] = "global"
         which_env = config.get("environment")
@@ -323,7 +319,7 @@ class Config(dict[str, Any]):
 
         return decorator
 
-    def copy(self) -> dict[str, Any]:  # type: ignore[override]
+    def copy(self) -> dict[str, Any]:
         return dict(self)
 
 

@@ -125,7 +125,7 @@ class _Evaluator:
 
     def visit_Dict(self, node: ast.Dict) -> Any:
         result: dict[Any, Any] = {}
-        for key, value in zip(node.keys, node.values):
+        for key, value in zip(node.keys, node.values, strict=True):
             if key is None:
                 expanded = self.eval(value)
                 if not isinstance(expanded, Mapping):
@@ -216,9 +216,9 @@ class _Evaluator:
             return left - right
         if isinstance(op, ast.Mult):
             for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, (str, bytes, list, tuple)) and isinstance(count, int):
-                    if len(seq) * count > _MAX_SEQUENCE:
-                        raise UnsafeConfigValue("result too large")
+                sized = isinstance(seq, (str, bytes, list, tuple)) and isinstance(count, int)
+                if sized and len(seq) * count > _MAX_SEQUENCE:
+                    raise UnsafeConfigValue("result too large")
             return left * right
         if isinstance(op, (ast.Div, ast.FloorDiv, ast.Mod)):
             if not (isinstance(left, numbers) and isinstance(right, numbers)):

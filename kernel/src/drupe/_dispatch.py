@@ -69,7 +69,7 @@ class Resolution:
             return NotFound()
         args = tuple(arg.replace("%2F", "/") for arg in self.args)
         wrap = self.wrap or LateParamPageHandler
-        return wrap(self.handler, *args)  # type: ignore[no-any-return]
+        return wrap(self.handler, *args)
 
 
 def _resolves(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -100,7 +100,8 @@ class DispatcherBase:
 
 def resolves_with_plan(dispatcher: Any) -> bool:
     """True when the kernel may use ``plan_key``/``resolve`` instead of calling it."""
-    call = getattr(type(dispatcher), "__call__", None)
+    # The class's __call__, not the instance's: a subclass overriding it opts out.
+    call = type(dispatcher).__dict__.get("__call__") or getattr(type(dispatcher), "__call__", None)  # noqa: B004
     return bool(getattr(call, "_drupe_resolves", False)) and hasattr(dispatcher, "resolve")
 
 
@@ -239,7 +240,9 @@ def test_callable_spec(callable: Callable[..., Any], callable_args: tuple[Any, .
     body_params = set((getattr(body, "params", None) or {}).keys()) if body is not None else set()
     query_params = set(callable_kwargs) - body_params
     if multiple:
-        status = 400 if query_params.intersection(multiple) else 500
+        # A duplicate from the URL means the URL names nothing (404); one from the body
+        # is a bad request (400). Either way the client's doing, never a 500.
+        status = 404 if query_params.intersection(multiple) else 400
         raise HTTPError(status, "Multiple values for parameters: " + ",".join(multiple) if show else None)
     if extra_keywords and not has_varkw:
         extra_query = sorted(query_params & extra_keywords)

@@ -101,8 +101,12 @@ def _engine_namespace_handler(key: str, value: Any) -> None:
         try:
             plugin = getattr(engine, plugin_name)
         except MissingPluginError as exc:
-            raise type(exc)(exc.group, exc.name, f"engine.{key}", exc.installed, exc.closest,
-                            exc.distribution) from None
+            raise MissingPluginError(exc.group, exc.name or plugin_name, f"engine.{key}", exc.installed,
+                                     exc.closest, exc.distribution) from None
+        except AttributeError:
+            raise ConfigError(
+                f"Config key 'engine.{key}': the engine has no plugin {plugin_name!r}."
+            ) from None
         if attr == "on":
             method = getattr(plugin, "subscribe" if value else "unsubscribe", None)
             if callable(method):

@@ -93,11 +93,10 @@ class HTTPRedirect(DrupeException):
                  encoding: str | None = None) -> None:
         from drupe._helper import url as current_url
 
-        if isinstance(urls, (str, bytes)):
-            urls = [urls]  # type: ignore[list-item]
+        items: list[Any] = [urls] if isinstance(urls, (str, bytes)) else list(urls)
         base = current_url()
         absolute: list[str] = []
-        for item in urls:
+        for item in items:
             text = item.decode(encoding or self.encoding) if isinstance(item, bytes) else item
             absolute.append(urllib.parse.urljoin(base, text))
         self.urls = absolute

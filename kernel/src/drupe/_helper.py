@@ -31,8 +31,9 @@ def expose(func: Any = None, alias: str | list[str] | tuple[str, ...] | None = N
     decoratable = (types.FunctionType, types.MethodType, type)
     if isinstance(func, decoratable):
         if alias is None:
-            func.exposed = True
-            return func
+            target: Any = func
+            target.exposed = True
+            return target
         # expose(func, alias): the caller's frame is the class body being built.
         return bind_aliases(func, alias, sys._getframe(1).f_locals)
     if func is not None and not isinstance(func, (str, list, tuple)):
@@ -65,8 +66,9 @@ def popargs(*args: str, handler: Any = None) -> Any:
 
     def decorated(cls_or_self: Any = None, vpath: list[str] | None = None) -> Any:
         if isinstance(cls_or_self, type):
-            cls_or_self._cp_dispatch = decorated
-            return cls_or_self
+            cls: Any = cls_or_self
+            cls._cp_dispatch = decorated
+            return cls
         self = cls_or_self
         segments = vpath if vpath is not None else []
         taken: dict[str, str] = {}
@@ -160,7 +162,7 @@ def url(path: str = "", qs: Any = "", script_name: str | None = None, base: str 
             old.pop(0)
             new.pop(0)
         new_url = "/".join([".."] * len(old) + new)
-    return new_url
+    return str(new_url)
 
 
 def is_exposed(obj: Any) -> bool:

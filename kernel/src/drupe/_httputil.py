@@ -12,6 +12,7 @@ else for bad input.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import urllib.parse
@@ -99,7 +100,7 @@ class _ResponseCodes(dict[int, tuple[str, str]]):
                 return dict.__getitem__(self, code)
         raise KeyError(code)
 
-    def get(self, code: int, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, code: int, default: Any = None) -> Any:
         try:
             return self[code]
         except KeyError:
@@ -232,7 +233,7 @@ class AcceptElement(HeaderElement):
         qvalue = None
         # The first "q" parameter (if any) separates the initial media-range parameters
         # from the accept-params.
-        atoms = re.split(r"; *q *=", elementstr, maxsplit=1)
+        atoms = re.split(r"; *[qQ] *=", elementstr, maxsplit=1)
         media_range = atoms.pop(0).strip()
         if atoms:
             qvalue = HeaderElement.from_str(atoms[0].strip())
@@ -244,10 +245,7 @@ class AcceptElement(HeaderElement):
     @property
     def qvalue(self) -> float:
         """The quality value (1.0 when absent or malformed)."""
-        raw = self.params.get("q", "1")
-        if isinstance(raw, HeaderElement):  # pragma: no cover - defensive
-            raw = raw.value
-        raw = str(raw).strip()
+        raw = str(self.params.get("q", "1")).strip()
         if not _Q_VALUE.fullmatch(raw):
             return 1.0
         return float(raw)
@@ -431,7 +429,7 @@ class HeaderMap(CaseInsensitiveDict):
         key = self.transform_key(key)
         return header_elements(key, dict.get(self, key))
 
-    def values(self, key: str | None = None) -> Any:  # type: ignore[override]
+    def values(self, key: str | None = None) -> Any:
         """With a key: the element values of that header; without: the dict values."""
         if key is None:
             return dict.values(self)
@@ -460,7 +458,7 @@ class HeaderMap(CaseInsensitiveDict):
             import base64
 
             value = "=?utf-8?b?" + base64.b64encode(value.encode("utf-8")).decode("ascii") + "?="
-        return value
+        return str(value)
 
 
 def is_token(text: str) -> bool:
@@ -689,7 +687,7 @@ def get_ranges(
             return None
     if len(result) > 1:
         ordered = sorted(result)
-        for (_, previous_stop), (next_start, _) in zip(ordered, ordered[1:]):
+        for (_, previous_stop), (next_start, _) in itertools.pairwise(ordered):
             if next_start < previous_stop:
                 return None
     return result

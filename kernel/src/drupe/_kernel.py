@@ -14,6 +14,7 @@ from typing import Any
 from drupe import _checker, _config, _log, _server, _tree
 from drupe._config import NamespaceSet
 from drupe._engine import _engine_namespace_handler, engine
+from drupe._errors import ConfigError
 from drupe._registry import MissingPluginError, PluginError
 from drupe._request import Request
 
@@ -23,7 +24,7 @@ __all__ = ["quickstart"]
 def _log_namespace_handler(key: str, value: Any) -> None:
     target = _log.log
     if key.startswith("_") or not hasattr(target, key):
-        raise _config.ConfigError(f"Config key 'log.{key}': the log has no setting {key!r}.")
+        raise ConfigError(f"Config key 'log.{key}': the log has no setting {key!r}.")
     setattr(target, key, value)
 
 
@@ -59,7 +60,7 @@ def quickstart(root: Any = None, script_name: str = "", config: Any = None) -> N
         engine.log("Signal handling is not available: pip install drupe-process", level=30)
     try:
         engine.start()
-    except (_config.ConfigError, PluginError):
+    except (ConfigError, PluginError):
         # The bus logged the message; a traceback would only bury it.
         sys.exit(1)
     engine.block()
@@ -89,7 +90,20 @@ def reset() -> None:
     server.socket_host = "127.0.0.1"
     server.httpserver = None
     server.wsgi_app = None
+    # Adapter-specific keys (server.<extra>) live as attributes too; drop them with their
+    # record, or the next adapter would see the previous test's value as explicitly set.
+    for name in server._extra:
+        server.__dict__.pop(name, None)
     server._extra.clear()
     server.subscribe()
+    # Settings that config namespaces changed on process objects, back to their defaults.
+    _log.log._screen_pending = True
+    for manager in (_log.log,):
+        manager.error_file = ""
+        manager.access_file = ""
+        manager.wsgi = False
+    _log.log.access_log_format = _log.LogManager.access_log_format
+    _checker.checker.__dict__.clear()
+    _checker.checker.priority = 50  # type: ignore[attr-defined]
     _config.config.reset()
     _config.generation.bump()

@@ -131,6 +131,8 @@ class LogManager:
         request = serving.request
         response = serving.response
         status = response.output_status
+        if isinstance(status, bytes):
+            status = status.decode("latin-1")
         status_text = "-" if not status else status.split(" ", 1)[0]
         headers_in = request.wsgi_environ if request.wsgi_environ is not None else {}
         remote = request.remote
@@ -162,7 +164,8 @@ class LogManager:
                 if isinstance(handler, logging.FileHandler):
                     handler.acquire()
                     try:
-                        handler.stream.close()
+                        if handler.stream is not None:
+                            handler.stream.close()
                         handler.stream = handler._open()
                     finally:
                         handler.release()
@@ -260,7 +263,7 @@ class _StdStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__()
         self._stream_name = name
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return getattr(sys, self._stream_name)
 

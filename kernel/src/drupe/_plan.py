@@ -190,9 +190,7 @@ def classify(config: dict[str, Any], app: Any, request_class: type, plan: Plan) 
     toolbox_for: dict[str, Any] = {}
 
     for key, value in config.items():
-        if not isinstance(key, str):
-            continue
-        namespace, dot, rest = key.partition(".")
+        namespace, dot, rest = str(key).partition(".")
         if not dot:
             continue
         if namespace == "request":
@@ -216,7 +214,13 @@ def classify(config: dict[str, Any], app: Any, request_class: type, plan: Plan) 
             point = rest.split(".", 1)[0]
             if point not in hooks:
                 raise ConfigError(f"Config key {key!r}: {point!r} is not a hook point.")
-            callback = attributes(value) if isinstance(value, str) else value
+            if isinstance(value, str):
+                try:
+                    callback = attributes(value)
+                except (ValueError, ImportError) as exc:
+                    raise ConfigError(f"Config key {key!r}: {exc}") from None
+            else:
+                callback = value
             if isinstance(callback, Hook):
                 hooks[point].append(callback)
                 hooks[point].sort(key=lambda hook: hook.priority)
@@ -263,7 +267,7 @@ def _response_attribute_names() -> frozenset[str]:
         cached = frozenset(name for name in dir(Response) if not name.startswith("_")) | {
             "cookie", "time", "headers"}
         Response._drupe_attribute_names = cached  # type: ignore[attr-defined]
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def unknown_namespace(key: str, namespace: str, app: Any) -> ConfigError:
@@ -327,8 +331,11 @@ def _setup_tools(request: Any, plan: Plan, toolmaps: dict[str, dict[str, dict[st
 def _check_arguments(tool: Any, namespace: str, tool_name: str, settings: dict[str, Any]) -> None:
     from drupe._tools import accepts_argument
 
+    check_settings = getattr(tool, "check_settings", None)
     target = getattr(tool, "callable", None)
     if target is None or type(tool).__dict__.get("_skip_argument_check"):
+        if callable(check_settings):
+            check_settings(dict(settings))
         return
     for arg in settings:
         if arg in ("on", "priority"):
@@ -345,6 +352,8 @@ def _check_arguments(tool: Any, namespace: str, tool_name: str, settings: dict[s
                 f"Config key '{namespace}.{tool_name}.{arg}': the {tool_name!r} tool takes no "
                 f"argument {arg!r}.{hint} Its arguments: {', '.join(names) or 'none'}."
             )
+    if callable(check_settings):
+        check_settings(dict(settings))
 
 
 def _bind_observers(plan: Plan) -> None:
@@ -398,7 +407,7 @@ def apply_plan(request: Request, plan: Plan) -> None:
     if plan.request_attrs:
         state.update(plan.request_attrs)
     if plan.error_page:
-        state["error_page"] = plan.error_page
+        state["error_page"] = dict(plan.error_page)
     if plan.toolmaps:
         state["toolmaps"] = plan.toolmaps
     if plan.response_attrs or plan.response_headers:

@@ -366,3 +366,30 @@ class Registry:
 
 
 registry = Registry()
+
+
+def installed_plugins() -> list[dict[str, Any]]:
+    """One row per installed plugin: group, name, distribution, version, value (and tool info).
+
+    Tools also get ``point`` and ``priority`` (loading a tool imports its module).
+    """
+    rows: list[dict[str, Any]] = []
+    for group in GROUPS:
+        for info in registry.info(group):
+            row: dict[str, Any] = {
+                "group": group,
+                "name": info.name,
+                "distribution": info.distribution,
+                "version": info.version,
+                "value": info.value,
+            }
+            if group == "drupe.tools":
+                try:
+                    tool = registry.load(group, info.name)
+                except PluginError as exc:
+                    row["error"] = str(exc)
+                else:
+                    row["point"] = getattr(tool, "_point", None)
+                    row["priority"] = getattr(tool, "priority", getattr(tool, "_priority", None))
+            rows.append(row)
+    return rows

@@ -29,6 +29,7 @@ Attributes that many requests never use (``headers``, ``cookie``, ``body``, ``re
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -223,7 +224,6 @@ class Request:
     toolmaps: dict[str, Any] = {}
     is_index: bool | None = None
     error_response: Callable[[], Any] = staticmethod(_default_error_response)
-    error_page: dict[Any, Any] = {}
     show_tracebacks = True
     show_mismatched_params = True
     throws: tuple[type[BaseException], ...] = (KeyboardInterrupt, SystemExit, InternalRedirect)
@@ -234,6 +234,8 @@ class Request:
     multiprocess = False
     wsgi_environ: Any = None
     max_params = 1000
+    # Read from the application config by the internal-redirect loop check (_wsgi.py).
+    recursive_redirect = False
     kwargs: Any = None
     args: tuple[Any, ...] = ()
     error_logged = False
@@ -247,7 +249,6 @@ class Request:
         self.scheme = scheme
         self.server_protocol = server_protocol
         self.closed = False
-        self.error_page = dict(self.error_page)
         self.params = {}
 
     # -- lazily computed attributes ---------------------------------------------------
@@ -295,6 +296,9 @@ class Request:
                 cookie.load(raw)
             except CookieError as exc:
                 raise HTTPError(400, f"Malformed Cookie header: {exc}") from None
+            if not cookie and raw.strip(" \t;"):
+                # SimpleCookie drops a header it cannot parse without raising.
+                raise HTTPError(400, "Malformed Cookie header.")
         return cookie
 
     def _compute_base(self) -> str:
@@ -359,10 +363,15 @@ class Request:
         if hooks is None:
             plan = self.__dict__.get("_plan")
             hooks = plan.hooks if plan is not None else None
-        if hooks is not None:
-            end_hooks = hooks.get("on_end_request")
-            if end_hooks:
-                run_hooks(end_hooks)
+        try:
+            if hooks is not None:
+                end_hooks = hooks.get("on_end_request")
+                if end_hooks:
+                    run_hooks(end_hooks)
+        finally:
+            body = self.__dict__.get("body")
+            if body is not None:
+                _close_spooled_parts(body)
         self.stage = "close"
 
     def run(self, method: str, path: str, query_string: str, req_protocol: str,
@@ -439,8 +448,10 @@ class Request:
             try:
                 try:
                     self._do_respond(path_info)
-                except (HTTPRedirect, HTTPError) as inst:
-                    inst.set_response()
+                except (HTTPRedirect, HTTPError, TimeoutError) as inst:
+                    # A timed-out response is answered 503 (TimeoutError's contract), not 500.
+                    answer = HTTPError(503) if isinstance(inst, TimeoutError) else inst
+                    answer.set_response()
                     self.stage = "before_finalize (HTTPError)"
                     self._run_point("before_finalize")
                     serving.response.finalize()
@@ -556,7 +567,9 @@ class Request:
                 f"resource must be encoded with {self.query_string_encoding!r}.",
             ) from None
         except ValueError:
-            raise HTTPError(413, f"Too many query string parameters (the limit is {self.max_params}).") from None
+            raise HTTPError(
+                413, f"Too many query string parameters (the limit is {self.max_params})."
+            ) from None
         self.params.update(parsed)
 
     def get_resource(self, path: str) -> None:
@@ -574,8 +587,9 @@ class Request:
                 traceback=True)
         try:
             self._run_point("before_error_response")
-            if self.error_response:
-                self.error_response()
+            error_response: Any = self.error_response
+            if error_response:
+                error_response()
             self._run_point("after_error_response")
             serving.response.finalize()
         except HTTPRedirect as inst:
@@ -584,6 +598,18 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<drupe.Request {self.method} {self.script_name}{self.path_info}>"
+
+
+def _close_spooled_parts(body: Any) -> None:
+    """Close the temporary files holding large uploads: they live as long as the request."""
+    from drupe._body import Part
+
+    candidates: list[Any] = list(getattr(body, "parts", None) or [])
+    for value in (getattr(body, "params", None) or {}).values():
+        candidates.extend(value if isinstance(value, list) else [value])
+    for part in candidates:
+        if isinstance(part, Part) and part.file is not None and not isinstance(part.file, io.BytesIO):
+            part.file.close()
 
 
 def _protocol(text: str) -> tuple[int, int]:
@@ -603,6 +629,8 @@ _LAZY: dict[str, Callable[[Request], Any]] = {
     "body": Request._compute_body,
     "hooks": Request._compute_hooks,
     "unique_id": lambda request: LazyUUID4(),
+    # Per request: a handler may add pages without touching other requests.
+    "error_page": lambda request: {},
     # The plan's merged config is shared; a request gets its own copy when it asks.
     "config": lambda request: (dict(request.__dict__["_plan"].config)
                                if "_plan" in request.__dict__ else None),
@@ -710,7 +738,7 @@ class Response:
         """Join the body into one bytes object (and keep it as the body)."""
         body = self._body
         if type(body) is list and len(body) == 1 and type(body[0]) is bytes:
-            return body[0]  # type: ignore[no-any-return]
+            return body[0]
         content = b"".join(_encode_chunks(body))
         self._body = [content]
         return content

@@ -271,6 +271,34 @@ class Server(ServerAdapter):
     """A configurable HTTP server on the engine (``drupe.server`` and friends)."""
 
     _socket_host = "127.0.0.1"
+    _extra: dict[str, Any]
+    # The server.* settings (defaults in SERVER_SETTINGS, set per instance).
+    type: str
+    socket_port: Any
+    socket_file: Any
+    socket_queue_size: int
+    socket_timeout: float
+    accepted_queue_size: int
+    accepted_queue_timeout: float
+    shutdown_timeout: float
+    protocol_version: str
+    thread_pool: int
+    thread_pool_max: int
+    max_request_header_size: int
+    max_request_body_size: int
+    instance: Any
+    ssl_context: Any
+    ssl_certificate: Any
+    ssl_certificate_chain: Any
+    ssl_private_key: Any
+    ssl_ciphers: Any
+    ssl_module: Any
+    statistics: bool
+    nodelay: bool
+    wsgi_version: Any
+    peercreds: bool
+    peercreds_resolve: bool
+    reverse_dns: bool
 
     def __init__(self, bus: Any = None) -> None:
         if bus is None:
@@ -298,12 +326,12 @@ class Server(ServerAdapter):
             object.__setattr__(self, name, value)
 
     @property
-    def socket_host(self) -> str:
+    def socket_host(self) -> Any:
         """The interface to listen on ('0.0.0.0' or '::' for all)."""
         return self._socket_host
 
     @socket_host.setter
-    def socket_host(self, value: str) -> None:
+    def socket_host(self, value: Any) -> None:
         if value == "":
             raise ValueError(
                 "The empty string ('') is not an allowed value. Use '0.0.0.0' instead to "
@@ -311,7 +339,7 @@ class Server(ServerAdapter):
             )
         self._socket_host = value
 
-    @property  # type: ignore[override]
+    @property
     def bind_addr(self) -> Any:
         """``socket_file`` if set, else ``(socket_host, socket_port)``."""
         if self.socket_file:
@@ -324,11 +352,11 @@ class Server(ServerAdapter):
     def bind_addr(self, value: Any) -> None:
         if value is None:
             self.socket_file = None
-            self.socket_host = None  # type: ignore[assignment]
+            self.socket_host = None
             self.socket_port = None
         elif isinstance(value, str):
             self.socket_file = value
-            self.socket_host = None  # type: ignore[assignment]
+            self.socket_host = None
             self.socket_port = None
         else:
             try:
@@ -337,7 +365,7 @@ class Server(ServerAdapter):
             except ValueError:
                 raise ValueError(
                     "bind_addr must be a (host, port) tuple (for TCP sockets) or a string "
-                    "(for Unix domain sockets), not %r" % (value,)
+                    f"(for Unix domain sockets), not {value!r}"
                 ) from None
 
     def httpserver_from_self(self, httpserver: Any = None) -> tuple[Any, Any]:
@@ -394,8 +422,8 @@ class Server(ServerAdapter):
     def base(self) -> str:
         """``scheme://host[:port]`` of this server, for URLs built outside a request."""
         if self.socket_file:
-            return self.socket_file  # type: ignore[no-any-return]
-        host = self.socket_host
+            return str(self.socket_file)
+        host = str(self.socket_host)
         if host in ("0.0.0.0", "::"):
             import socket
 

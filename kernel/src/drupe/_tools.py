@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from drupe._config import generation
 from drupe._errors import ConfigError, NotFound
@@ -32,6 +32,8 @@ from drupe._request import hookpoints
 from drupe._serving import serving
 
 __all__ = ["ErrorTool", "HandlerTool", "HandlerWrapperTool", "Tool", "Toolbox", "tools"]
+
+F = TypeVar("F")
 
 _ON_ERROR = (
     "drupe tools cannot be turned on directly. Turn them on with config "
@@ -112,7 +114,7 @@ class Tool:
     @property
     def priority(self) -> float:
         """The default priority (the callable's own ``priority`` attribute wins)."""
-        return getattr(self.callable, "priority", self._priority)  # type: ignore[no-any-return]
+        return getattr(self.callable, "priority", self._priority)
 
     @property
     def name(self) -> str | None:
@@ -127,7 +129,7 @@ class Tool:
         conf.pop("on", None)
         return conf
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+    def __call__(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         """Use the tool as a decorator: ``@drupe.tools.gzip(compress_level=6)``."""
         if args:
             raise TypeError(
@@ -135,16 +137,26 @@ class Tool:
                 "arguments."
             )
 
-        def tool_decorator(func: Any) -> Any:
-            if not hasattr(func, "_cp_config"):
-                func._cp_config = {}
+        def tool_decorator(func: F) -> F:
+            target: Any = func
+            if not hasattr(target, "_cp_config"):
+                target._cp_config = {}
             prefix = f"{self.namespace}.{self._name}."
-            func._cp_config[prefix + "on"] = True
+            target._cp_config[prefix + "on"] = True
             for key, value in kwargs.items():
-                func._cp_config[prefix + key] = value
+                target._cp_config[prefix + key] = value
             return func
 
         return tool_decorator
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Validate this tool's config entries (``on`` and ``priority`` included).
+
+        Called when config is validated at engine start and when a request plan is built,
+        before the tool is set up. Argument *names* are already checked against the
+        callable's signature; override this to check *values* and raise
+        ``drupe.ConfigError`` naming the key (``tools.<name>.<arg>``).
+        """
 
     def _setup(self) -> None:
         """Attach the callable to the request's hooks with this tool's config as kwargs."""
@@ -233,6 +245,8 @@ _toolboxes: weakref.WeakValueDictionary[str, Toolbox] = weakref.WeakValueDiction
 
 class Toolbox:
     """A config namespace of tools (``<namespace>.<tool>.on``)."""
+
+    namespace: str
 
     def __init__(self, namespace: str) -> None:
         if not namespace or "." in namespace:

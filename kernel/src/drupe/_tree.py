@@ -81,7 +81,6 @@ class Application:
     def merge(self, config: Any) -> None:
         """Merge application config (dict of sections, filename or open file)."""
         _config.merge(self.config, config)
-        self.wsgiapp.pipeline = [p for p in self.wsgiapp.pipeline]
         self.namespaces(self.config.get("/", {}))
         self._plans.clear()
         self._dispatch_cache = None
@@ -96,10 +95,7 @@ class Application:
             slash = trail.rfind("/")
             if slash == -1:
                 break
-            if slash == 0 and trail != "/":
-                trail = "/"
-            else:
-                trail = trail[:slash]
+            trail = "/" if slash == 0 and trail != "/" else trail[:slash]
         return default
 
     def _scan_config(self) -> tuple[int, Any, dict[str, Any] | None, str | None]:
@@ -166,6 +162,15 @@ class Application:
             return encoding
         return self.find_config(path_info, "request.uri_encoding", "utf-8")  # type: ignore[no-any-return]
 
+    def describe_plan(self, key: Any) -> dict[str, list[tuple[float, str]]] | None:
+        """The hooks planned for ``key`` (a path, for the object-tree dispatcher), or ``None``.
+
+        Returns hook point -> ``[(priority, callable)]`` in execution order; ``None`` when
+        no request has been planned under that key yet.
+        """
+        plan = self._plans.get(key)
+        return plan.describe() if plan is not None else None
+
     def clear_plans(self) -> None:
         """Forget cached request plans (after changing the object tree at run time)."""
         self._plans.clear()
@@ -195,7 +200,7 @@ class Application:
         from drupe._boot import boot
 
         boot()
-        return self.wsgiapp(environ, start_response)  # type: ignore[no-any-return]
+        return self.wsgiapp(environ, start_response)
 
 
 class Tree:

@@ -45,7 +45,6 @@ def _build_request(app: Any, environ: dict[str, Any], prev: Any) -> tuple[Any, A
     state["app"] = app
     state["prev"] = prev
     state["params"] = {}
-    state["error_page"] = request_class.error_page
     method = environ["REQUEST_METHOD"]
     state["method"] = method
     state["scheme"] = environ.get("wsgi.url_scheme", "http")
@@ -60,7 +59,12 @@ def _build_request(app: Any, environ: dict[str, Any], prev: Any) -> tuple[Any, A
     state["multithread"] = environ.get("wsgi.multithread", True)
     state["multiprocess"] = environ.get("wsgi.multiprocess", False)
 
-    encoding = app.uri_encoding_for(environ.get("PATH_INFO", ""))
+    try:
+        encoding = app.uri_encoding_for(environ.get("PATH_INFO", ""))
+    except Exception:
+        # A broken request.dispatch (say) fails again inside the pipeline, where it
+        # becomes a logged 500 instead of escaping to the server.
+        encoding = "utf-8"
     path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     decoded_path = _recode(path, encoding)
     query_string = environ.get("QUERY_STRING", "")
@@ -108,7 +112,17 @@ def serve(app: Any, environ: dict[str, Any], start_response: StartResponse) -> I
             request.serve()
         except InternalRedirect as redirect:
             _release(request)
-            environ = _redirected_environ(app, environ, redirect, redirections)
+            try:
+                environ = _redirected_environ(app, environ, redirect, redirections)
+            except RuntimeError:
+                # A redirect loop: answer 500 rather than let the error reach the server.
+                from drupe._log import log
+
+                log("Internal redirect failed:", "HTTP", severity=40, traceback=True)
+                status, headers, content = bare_error(
+                    format_exc() if request.show_tracebacks else None)
+                start_response(status, headers)
+                return content
             prev = request
             continue
         except BaseException:
@@ -126,7 +140,7 @@ def serve(app: Any, environ: dict[str, Any], start_response: StartResponse) -> I
     # the request released now; only streams and requests with end hooks need a wrapper.
     if type(body) is list and not _needs_close(request):
         _release(request)
-        return body  # type: ignore[no-any-return]
+        return body
     return ClosingBody(body, request, response)
 
 
@@ -206,6 +220,9 @@ class ClosingBody:
         self.response = response
         self._iter: Iterator[Any] = iter(body)
         self._body = body
+        # Only a body still being produced can be cut short; a buffered one (the 503 page
+        # answering a timeout, say) is complete and must reach the client.
+        self._streamed = type(body) is not list
         self._closed = False
 
     def __iter__(self) -> ClosingBody:
@@ -213,7 +230,7 @@ class ClosingBody:
 
     def __next__(self) -> bytes:
         serving.load(self.request, self.response)
-        if self.response.timed_out:
+        if self._streamed and self.response.timed_out:
             from drupe._log import log
 
             log("The streamed response timed out; closing the connection.", "HTTP", severity=30)

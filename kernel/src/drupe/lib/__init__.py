@@ -74,9 +74,13 @@ def file_generator_limited(fileobj: Any, count: int, chunk_size: int = 65536) ->
 
 
 def set_vary_header(response: Any, header_name: str) -> None:
-    """Add ``header_name`` to the response's Vary header (once)."""
-    varies = response.headers.get("Vary", "")
+    """Add ``header_name`` to the response's Vary header (once, whatever its case).
+
+    A ``Vary: *`` already says the response varies on everything and is left alone.
+    """
+    varies = str(response.headers.get("Vary", "") or "")
     names = [name.strip() for name in varies.split(",") if name.strip()]
-    if header_name not in names:
-        names.append(header_name)
+    if "*" in names or header_name.lower() in (name.lower() for name in names):
+        return
+    names.append(header_name)
     response.headers["Vary"] = ", ".join(names)

@@ -9,4 +9,6 @@
 from drupe._bus import SimplePlugin
 from drupe._compat import facade
 
+__all__ = ["SimplePlugin"]
+
 __getattr__ = facade(__name__, "process.plugins", globals())

@@ -1,0 +1,7 @@
+"""``python -m drupe``: the ``drupe`` command."""
+
+import sys
+
+from drupe._cli import main
+
+sys.exit(main())
