@@ -19,11 +19,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-# The kernel's tests run as if only the kernel and the object-tree dispatcher were
-# installed: hook modules of other installed distributions (drupe-process subscribes an
-# autoreloader, for one) are not loaded. Tests of the hooks install their own plugins.
-os.environ["DRUPE_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-
 from kernel_support import FakeDistributions, forget_loaded_tools
 
 import drupe
@@ -57,11 +52,22 @@ def _forget_dispatch_cache() -> None:
 # A clean process for every test
 
 
+_AUTOLOAD = "DRUPE_DISABLE_PLUGIN_AUTOLOAD"
+
+
 @pytest.fixture(autouse=True)
 def clean_drupe() -> Iterator[None]:
     """``drupe.reset()`` around each test; quiet logs; no leaked threads."""
     threads_before = set(threading.enumerate())
-    _boot.boot()  # what installed plugins contribute belongs to the snapshot below
+    # The kernel's tests run as if only the kernel and the object-tree dispatcher were
+    # installed: hook modules of other installed distributions (drupe-process subscribes
+    # an autoreloader, for one) are not loaded. Tests of the hooks install their own.
+    autoload = os.environ.get(_AUTOLOAD)
+    os.environ[_AUTOLOAD] = "1"
+    if _boot.is_booted() and _boot.get_plugin_manager().get_plugins():
+        _boot.reboot()
+        drupe.config.defaults.clear()  # only plugins contribute defaults
+    _boot.boot()
     global_namespaces = dict(drupe.config.namespaces)
     request_namespaces = dict(drupe.Request.namespaces)
     environments = copy.deepcopy(_config.environments)
@@ -88,6 +94,11 @@ def clean_drupe() -> Iterator[None]:
     drupe.reset()
     drupe.log.error_file = ""
     drupe.log.access_file = ""
+    if autoload is None:
+        del os.environ[_AUTOLOAD]
+    else:
+        os.environ[_AUTOLOAD] = autoload
+    _boot.reboot()  # the next user of drupe (another distribution's tests) boots as usual
     deadline = time.monotonic() + 5
     while True:
         leaked = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]

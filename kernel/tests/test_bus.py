@@ -239,7 +239,8 @@ def test_publish_calls_every_listener_then_raises_all_failures(rec: Recorder) ->
     # Each failure was logged with its traceback.
     logged = [msg for msg, level in rec.logs if level == 40]
     assert len(logged) == 2
-    assert "Traceback" in logged[0] and "fails_first" in logged[0]
+    assert "Traceback" in logged[0]
+    assert "fails_first" in logged[0]
 
 
 def test_channel_failures_is_falsy_when_empty() -> None:
@@ -537,3 +538,41 @@ def test_engine_channels_run_around_each_request() -> None:
         drupe.engine.unsubscribe("before_request", before)
         drupe.engine.unsubscribe("after_request", after)
     assert seen == ["before:/", "after"]
+
+
+def test_a_startup_error_skips_the_remaining_start_listeners(rec: Recorder) -> None:
+    bus = rec.bus
+    ran: list[str] = []
+
+    def validate() -> None:
+        ran.append("validate")
+        raise drupe.ConfigError("bad key")
+
+    bus.subscribe("start", validate, priority=10)
+    bus.subscribe("start", lambda: ran.append("server"), priority=75)
+    bus.subscribe("stop", lambda: ran.append("stop"))
+    with pytest.raises(drupe.ConfigError):
+        bus.start()
+    assert ran == ["validate", "stop"]
+
+
+def test_other_start_failures_still_run_every_listener(rec: Recorder) -> None:
+    bus = rec.bus
+    ran: list[str] = []
+
+    def broken() -> None:
+        ran.append("broken")
+        raise OSError("disk full")
+
+    def also_broken() -> None:
+        ran.append("also broken")
+        raise ValueError("second")
+
+    bus.subscribe("start", broken, priority=10)
+    bus.subscribe("start", also_broken, priority=20)
+    bus.subscribe("start", lambda: ran.append("later"), priority=30)
+    with pytest.raises(drupe.ChannelFailures) as info:
+        bus.start()
+    assert ran == ["broken", "also broken", "later"]
+    assert [type(exc) for exc in info.value.get_instances()] == [OSError, ValueError]
+    assert bus.state is states.STOPPED

@@ -64,7 +64,8 @@ def test_every_problem_is_reported_and_nothing_starts(started: list[str]) -> Non
     assert "Did you mean 'tools'?" in message
     assert "'request.show_tracebaks': the request has no attribute 'show_tracebaks'" in message
     assert "Did you mean request.show_tracebacks?" in message
-    assert "'tools.greet.nmae'" in message and "Did you mean 'name'?" in message
+    assert "'tools.greet.nmae'" in message
+    assert "Did you mean 'name'?" in message
     assert "section [/other]: Config key 'resopnse.timeout'" in message
     assert "Did you mean 'response'?" in message
     assert started == []
@@ -97,7 +98,7 @@ def test_handler_cp_config_is_validated(started: list[str]) -> None:
         def index(self) -> str:
             return "x"
 
-        class nested:  # noqa: N801
+        class nested:
             _cp_config = {"badns.key": 1}
 
             @drupe.expose
@@ -236,5 +237,56 @@ def test_one_check_can_be_turned_off(started: list[str],
 
 
 def test_unknown_checker_key() -> None:
-    with pytest.raises(drupe.ConfigError, match="'checker.check_nothing'"):
+    with pytest.raises(drupe.ConfigError, match=r"'checker\.check_nothing'"):
         drupe.config.update({"checker.check_nothing": False})
+
+
+# ---------------------------------------------------------------------------
+# quickstart
+
+
+QUICKSTART = """
+import threading
+import drupe
+
+class Root:
+    @drupe.expose
+    def index(self):
+        return "hi"
+
+drupe.server.unsubscribe()  # no HTTP server in this test
+{setup}
+drupe.quickstart(Root(), "", {config!r})
+print("quickstart returned", drupe.engine.state)
+"""
+
+
+def run_quickstart(config: dict[str, Any], setup: str = "") -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DRUPE_DISABLE_PLUGIN_AUTOLOAD="1")
+    return subprocess.run([sys.executable, "-c", QUICKSTART.format(config=config, setup=setup)],
+                          capture_output=True, text=True, timeout=60, env=env, check=False)
+
+
+def test_quickstart_with_a_config_error_exits_1_without_traceback() -> None:
+    completed = run_quickstart({"global": {"log.screen": True},
+                                "/": {"request.show_tracebaks": False}})
+    assert completed.returncode == 1
+    assert "Invalid configuration" in completed.stderr
+    assert "Did you mean request.show_tracebacks?" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert "quickstart returned" not in completed.stdout
+
+
+def test_quickstart_starts_blocks_and_returns_on_exit() -> None:
+    completed = run_quickstart(
+        {"global": {"log.screen": True}, "/": {"response.headers.X": "1"}},
+        setup=("drupe.engine.subscribe('start', "
+               "lambda: threading.Timer(0.2, drupe.engine.exit).start(), priority=90)"))
+    assert completed.returncode == 0, completed.stderr
+    assert "ENGINE Bus STARTED" in completed.stderr
+    assert "ENGINE Bus EXITED" in completed.stderr
+    assert "quickstart returned states.EXITING" in completed.stdout

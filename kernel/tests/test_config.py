@@ -417,7 +417,7 @@ def test_unrepr_calls_marked_callables() -> None:
     sys.modules[module.__name__] = module
     try:
         assert unrepr("marked_callables_for_test.connect('db')") == "connected:db"
-        with pytest.raises(UnsafeConfigValue, match="only classes and callables marked"):
+        with pytest.raises(UnsafeConfigValue, match="mark your own class or function"):
             unrepr("marked_callables_for_test.unmarked('db')")
     finally:
         del sys.modules[module.__name__]
@@ -433,9 +433,12 @@ def test_unrepr_calls_marked_callables() -> None:
     ("().__class__", "attribute '__class__' is not allowed"),
     ("os.__dict__", "attribute '__dict__' is not allowed"),
     ("''.__class__.__mro__", "is not allowed"),
-    ("subprocess.Popen(['true'])", "module 'subprocess' is off limits"),
-    ("threading.Thread()", "off limits"),
-    ("socket.socket()", "off limits"),
+    ("subprocess.Popen(['true'])", "calling subprocess.Popen is not allowed"),
+    ("threading.Thread()", "calling threading.Thread is not allowed"),
+    ("socket.socket()", "calling socket.socket is not allowed"),
+    ("io.FileIO('/tmp/x', 'w')", "calling io.FileIO is not allowed"),
+    ("zipfile.ZipFile('/tmp/x.zip', 'w')", "calling zipfile.ZipFile is not allowed"),
+    ("logging.FileHandler('/tmp/x.log')", "calling logging.FileHandler is not allowed"),
     ("len('abc')", "'len' is not a value"),
     ("str.format('{0}', 1)", "calling str.format is not allowed"),
     ("'{}'.format(1)", "is not allowed"),
@@ -465,6 +468,24 @@ def test_unrepr_refusal_has_no_side_effect(tmp_path: Path) -> None:
     with pytest.raises(UnsafeConfigValue):
         unrepr(f"pathlib.Path('{target}').touch()")
     assert not target.exists()
+
+
+def test_unrepr_cannot_write_files(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious", encoding="utf-8")
+    with pytest.raises(UnsafeConfigValue):
+        unrepr(f"io.FileIO({str(victim)!r}, 'w')")
+    assert victim.read_text(encoding="utf-8") == "precious"
+
+
+def test_unrepr_calls_plugin_classes_and_value_constructors() -> None:
+    import datetime
+
+    assert unrepr("datetime.timedelta(minutes=5)") == datetime.timedelta(minutes=5)
+    assert unrepr("re.compile('a+')").pattern == "a+"
+    assert str(unrepr("pathlib.Path('/srv/x')")) == "/srv/x"
+    dispatcher = unrepr("drupe.dispatch.Dispatcher()")
+    assert type(dispatcher).__name__ == "Dispatcher"
 
 
 def test_a_refused_value_in_a_file_names_file_section_and_key(tmp_path: Path) -> None:

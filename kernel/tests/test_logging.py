@@ -74,7 +74,9 @@ def test_request_lines_cannot_forge_log_lines(raw_path: str,
     mount(Root())
     call(path="/", raw_path=raw_path, headers=[("User-Agent", 'evil"\nagent')])
     (line,) = access_lines(drupe_logs)
-    assert "\n" not in line and "\r" not in line and "\x1b" not in line
+    assert "\n" not in line
+    assert "\r" not in line
+    assert "\x1b" not in line
     match = ACCESS_LINE.match(line)
     assert match is not None, line
     assert match.group("status") == "200"
@@ -110,7 +112,8 @@ def test_log_screen_writes_to_the_standard_streams(capsys: pytest.CaptureFixture
     call(path="/")
     drupe.log("silent")
     captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == ""
+    assert captured.out == ""
+    assert captured.err == ""
 
 
 def test_log_files(tmp_path: Path) -> None:
@@ -122,7 +125,8 @@ def test_log_files(tmp_path: Path) -> None:
     call(path="/")
     drupe.log("into the file")
     drupe.config.update({"log.error_file": "", "log.access_file": ""})
-    assert drupe.log.error_file == "" and drupe.log.access_file == ""
+    assert drupe.log.error_file == ""
+    assert drupe.log.access_file == ""
     call(path="/after")
     drupe.log("not in the file")
     errors = error_file.read_text(encoding="utf-8")
@@ -196,7 +200,7 @@ def test_log_wsgi_writes_to_wsgi_errors() -> None:
 
 
 def test_unknown_log_setting_is_a_config_error() -> None:
-    with pytest.raises(drupe.ConfigError, match="'log.scren'"):
+    with pytest.raises(drupe.ConfigError, match=r"'log\.scren'"):
         drupe.config.update({"log.scren": False})
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from drupe_dispatch_objecttree import Dispatcher
 from kernel_support import call, mount
 
 import drupe
 from drupe import _plan
+from drupe_dispatch_objecttree import Dispatcher
 
 
 class CountingDispatcher(Dispatcher):
@@ -257,3 +257,34 @@ def test_hooks_config_by_dotted_name() -> None:
 
 def add_header() -> None:
     drupe.response.headers["X-Dotted"] = "1"
+
+
+@pytest.mark.timeout(60)
+def test_concurrent_requests_share_plans_but_not_state() -> None:
+    import threading
+
+    @drupe.popargs("user")
+    class Users:
+        @drupe.expose
+        def index(self, user: str, n: str) -> str:
+            drupe.response.headers["X-N"] = n
+            return f"{user}:{n}:{drupe.request.params['n']}"
+
+    mount(Users())
+    errors: list[str] = []
+
+    def worker(index: int) -> None:
+        for round_number in range(40):
+            n = f"{index}-{round_number}"
+            user = f"u{index % 3}"
+            result = call(path=f"/{user}/?n={n}")
+            expected = f"{user}:{n}:{n}"
+            if result.text != expected or result.header("X-N") != n:
+                errors.append(f"{result.text!r} != {expected!r}")
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []

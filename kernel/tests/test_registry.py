@@ -25,7 +25,7 @@ class Root:
     def index(self) -> str:
         return "root"
 
-    class sub:  # noqa: N801 - a URL segment
+    class sub:
         exposed = True
 
         @drupe.expose
@@ -67,7 +67,8 @@ def test_installed_dispatcher_is_found_without_loading() -> None:
     assert registry.has("drupe.dispatchers", "default")
     assert "default" in registry.names("drupe.dispatchers")
     dist = registry.distribution("drupe.dispatchers", "default")
-    assert dist is not None and dist[0] == "drupe-dispatch-objecttree"
+    assert dist is not None
+    assert dist[0] == "drupe-dispatch-objecttree"
 
 
 def test_a_fake_distribution_is_seen_after_refresh(fake_dists: FakeDistributions) -> None:
@@ -153,7 +154,8 @@ def test_missing_plugin_error_names_everything(fake_dists: FakeDistributions) ->
     assert "No tool named 'gzpi' is installed" in message
     assert "'tools.gzpi.on'" in message
     assert "Did you mean 'gzip'?" in message
-    assert "Installed: " in message and "gzip" in message.split("Installed: ")[1]
+    assert "Installed: " in message
+    assert "gzip" in message.split("Installed: ")[1]
     # Also an AttributeError, so hasattr(drupe.tools, name) works.
     assert isinstance(error, AttributeError)
     assert not hasattr(drupe.tools, "gzpi")

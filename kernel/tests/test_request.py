@@ -343,7 +343,8 @@ def test_no_traceback_text_in_production(drupe_logs: pytest.LogCaptureFixture) -
         result = call(path=path)
         assert result.code >= 400
         assert "Traceback" not in result.text
-        assert "File &quot;" not in result.text and 'File "' not in result.text
+        assert "File &quot;" not in result.text
+        assert 'File "' not in result.text
     # The log still has it.
     assert "ValueError: deliberate failure" in error_text(drupe_logs)
 
@@ -443,7 +444,7 @@ class Redirects:
     def many(self) -> str:
         raise drupe.HTTPRedirect(["/first", "/second"], 300)
 
-    class deep:  # noqa: N801
+    class deep:
         exposed = True
 
         @drupe.expose
@@ -552,7 +553,8 @@ def test_redirect_cannot_inject_headers() -> None:
         result = call(path="/?to=" + urllib.parse.quote(target))
         assert result.header("Set-Cookie") is None
         for _, value in result.headers:
-            assert "\r" not in value and "\n" not in value
+            assert "\r" not in value
+            assert "\n" not in value
         assert "<script" not in result.text
 
 
@@ -1170,3 +1172,90 @@ def test_direct_application_call_with_a_foreign_script_name() -> None:
     app = drupe.Application(Pages(), "/app")
     result = call_environ(app, make_environ("/", script_name="/other"))
     assert result.code == 404
+
+
+# ---------------------------------------------------------------------------
+# Outside requests; native gateways
+
+
+def test_placeholders_outside_a_request() -> None:
+    assert drupe.request.app is None
+    assert drupe.request.path_info == "/"
+    assert drupe.response.status == ""
+    assert "drupe.request proxy" in repr(drupe.request)
+    drupe.thread_data.value = 1
+    assert drupe.thread_data.value == 1
+
+
+def test_a_native_gateway_drives_request_run() -> None:
+    import io
+
+    from drupe.lib.httputil import Host
+
+    app = mount(Pages(), "/app")
+    request, response = app.get_serving(Host("127.0.0.1", 8080), Host("10.0.0.9", 5555),
+                                        "http", "HTTP/1.1")
+    try:
+        assert drupe.request.app is app
+        result = request.run("POST", "/app/post", "q=1", "HTTP/1.1",
+                             [("Host", "example.com"), ("Content-Type", FORM_TYPE),
+                              ("Content-Length", "3")], io.BytesIO(b"b=2"))
+        assert result is response
+        assert response.status == "200 OK"
+        assert b"".join(response.body) == b"[('b', '2'), ('q', '1')]"
+        assert request.remote.ip == "10.0.0.9"
+        assert request.path_info == "/post"
+    finally:
+        app.release_serving()
+    assert drupe.request.app is None
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def test_a_stream_that_times_out_stops(drupe_logs: pytest.LogCaptureFixture) -> None:
+    produced: list[str] = []
+
+    class App:
+        @drupe.expose
+        @drupe.config(**{"response.stream": True})
+        def index(self) -> Iterator[bytes]:
+            produced.append("first")
+            yield b"first"
+            produced.append("second")
+            yield b"second"
+
+    mount(App())
+    body = drupe.tree(make_environ("/"), lambda *args: None)
+    iterator = iter(body)
+    assert next(iterator) == b"first"
+    # What a timeout monitor does between two chunks:
+    body.response.time -= 1000  # type: ignore[attr-defined]
+    body.response.check_timeout()  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="timed out while streaming"):
+        next(iterator)
+    body.close()  # type: ignore[attr-defined]
+    assert produced == ["first"]
+    assert "The streamed response timed out" in error_text(drupe_logs)
+
+
+def test_a_failing_end_request_hook_does_not_reach_the_client(
+        drupe_logs: pytest.LogCaptureFixture) -> None:
+    def broken() -> None:
+        raise RuntimeError("end hook failed")
+
+    later: list[str] = []
+
+    def safe() -> None:
+        later.append("safe")
+
+    safe.failsafe = True  # type: ignore[attr-defined]
+    safe.priority = 90  # type: ignore[attr-defined]
+    hooks = HookMap()
+    hooks.attach("on_end_request", safe)
+    mount(Pages(), config={"/": {"hooks.on_end_request": broken,
+                                 "hooks.on_end_request.safe": hooks["on_end_request"][0]}})
+    result = call(path="/")
+    assert result.text == "index"
+    assert later == ["safe"]
+    assert "end hook failed" in error_text(drupe_logs)

@@ -84,7 +84,7 @@ class TinyServer:
 '''
 
 _namespace: dict[str, Any] = {}
-exec(compile(TINY_SERVER, "tiny_server", "exec"), _namespace)  # noqa: S102
+exec(compile(TINY_SERVER, "tiny_server", "exec"), _namespace)
 TinyServer = _namespace["TinyServer"]
 
 
@@ -240,7 +240,8 @@ def test_adapter_without_a_server(bus_only: None) -> None:
 def test_adapter_priorities() -> None:
     assert drupe.ServerAdapter.start.priority == 75  # type: ignore[attr-defined]
     assert drupe.ServerAdapter.stop.priority == 25  # type: ignore[attr-defined]
-    assert Timeouts.occupied > 0 and Timeouts.free > 0
+    assert Timeouts.occupied > 0
+    assert Timeouts.free > 0
 
 
 # ---------------------------------------------------------------------------
@@ -369,7 +370,7 @@ def test_server_settings() -> None:
     assert server.base() == "/tmp/drupe.sock"
     with pytest.raises(ValueError, match="bind_addr must be"):
         server.bind_addr = (1, 2, 3)
-    with pytest.raises(drupe.ConfigError, match="'0.0.0.0' instead"):
+    with pytest.raises(drupe.ConfigError, match=r"'0\.0\.0\.0' instead"):
         drupe.config.update({"server.socket_host": ""})
 
 

@@ -210,7 +210,7 @@ def test_wsgi_pipeline_with_arguments() -> None:
 def test_wsgi_pipeline_config_errors() -> None:
     with pytest.raises(drupe.ConfigError, match="list of \\(name, factory\\) pairs"):
         mount(Named("x"), config={"/": {"wsgi.pipeline": Tag}})
-    with pytest.raises(drupe.ConfigError, match="wsgi.<middleware name>.<argument>"):
+    with pytest.raises(drupe.ConfigError, match=r"wsgi\.<middleware name>\.<argument>"):
         mount(Named("x"), config={"/": {"wsgi.orphan": 1}})
 
 
@@ -232,7 +232,7 @@ class Urls:
         rel: Any = {"": None, "true": True, "server": "server"}[relative]
         return drupe.url(target, qs=qs, relative=rel)
 
-    class sub:  # noqa: N801
+    class sub:
         exposed = True
 
         @drupe.expose

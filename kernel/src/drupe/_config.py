@@ -19,10 +19,12 @@ each request. Custom namespaces are added to ``drupe.config.namespaces``,
 
 Config files are ini files whose values use Python syntax. :func:`unrepr` evaluates them
 without running arbitrary code: literals, containers, arithmetic, dotted names of
-importable objects, and calls of classes (or of callables marked with
-:func:`config_callable`) with such values as arguments. Calls of plain functions, of
-anything from process-control modules (``os``, ``subprocess``, ...), dunder attributes and
-unbounded arithmetic are refused with a message naming the file, section and key.
+importable objects, and calls — but only of classes from drupe and its installed
+plugins, of a few standard-library value constructors (``datetime.timedelta``,
+``re.compile``, ``pathlib.Path``, ...) and of callables marked with
+:func:`config_callable`. Everything else (``os.system(...)``, ``io.FileIO(..., 'w')``,
+``eval``, dunder attributes, unbounded arithmetic) is refused with a message naming the
+file, section and key.
 
 The ``environment`` key copies a named set of entries (``production``, ``staging``,
 ``embedded``, ``test_suite`` or your own in ``drupe._cpconfig.environments``) into the
@@ -146,12 +148,14 @@ def merge(base: dict[str, Any], config: Any) -> None:
 
 
 def _watch_file(filename: Any) -> None:
-    """Tell the autoreloader (if loaded) to watch a config file."""
-    engine = sys.modules.get("drupe._engine")
-    if engine is None:
+    """Tell the autoreloader (when one is installed) to watch a config file."""
+    from drupe._registry import registry
+
+    if not registry.has("drupe.engine", "autoreload"):
         return
-    reloader = engine.engine.__dict__.get("autoreload")
-    files = getattr(reloader, "files", None)
+    from drupe._engine import engine
+
+    files = getattr(engine.autoreload, "files", None)
     if isinstance(files, set):
         files.add(os.path.abspath(os.fspath(filename)))
 

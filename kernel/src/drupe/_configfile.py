@@ -30,12 +30,14 @@ _CONSTANTS = {"True": True, "False": False, "None": None}
 
 # Classes from these packages can start processes, open sockets, load code or touch the
 # interpreter; a config file may name them but not call them.
-_DENIED_PACKAGES = frozenset({
-    "os", "posix", "nt", "sys", "subprocess", "shutil", "importlib", "pickle", "marshal",
-    "ctypes", "socket", "multiprocessing", "threading", "_thread", "code", "codeop", "runpy",
-    "pty", "signal", "asyncio", "concurrent", "webbrowser", "pdb", "shelve", "dbm", "builtins",
-    "types", "gc", "inspect", "zipimport", "pkgutil", "site", "ftplib", "smtplib", "telnetlib",
-    "urllib", "http", "xmlrpc", "socketserver",
+# Standard-library callables that only build values: config may call them.
+_STDLIB_ALLOWED = frozenset({
+    "datetime.timedelta", "datetime.date", "datetime.datetime", "datetime.time",
+    "datetime.timezone", "decimal.Decimal", "fractions.Fraction", "re.compile",
+    "pathlib.PurePath", "pathlib.PurePosixPath", "pathlib.PureWindowsPath", "pathlib.Path",
+    "pathlib.PosixPath", "uuid.UUID", "ipaddress.ip_address", "ipaddress.ip_network",
+    "ipaddress.IPv4Address", "ipaddress.IPv6Address", "ipaddress.IPv4Network",
+    "ipaddress.IPv6Network", "collections.OrderedDict",
 })
 _MAX_SEQUENCE = 1_000_000
 _MAX_EXPONENT = 256
@@ -81,20 +83,44 @@ def _dotted_name(node: ast.expr) -> str | None:
     return None
 
 
+def _trusted_packages() -> frozenset[str]:
+    """Top-level packages of drupe and of every installed drupe plugin.
+
+    Their classes may be called from config (``drupe.dispatch.MethodDispatcher()``): the
+    operator installed that code to be used this way.
+    """
+    from drupe._registry import registry
+
+    packages = {"drupe", "cherrypy"}
+    for group in ("drupe.tools", "drupe.toolboxes", "drupe.dispatchers", "drupe.sessions",
+                  "drupe.servers", "drupe.engine", "drupe.plugins", "drupe.compat"):
+        for info in registry.info(group):
+            packages.add(info.value.split(":", 1)[0].split(".", 1)[0].strip())
+    return frozenset(packages)
+
+
 def _check_callable(func: Any, label: str) -> None:
+    """Allow a call only to a known-harmless constructor (see the module docstring)."""
     if any(func is safe for safe in _SAFE_BUILTINS.values()):
         return
     if getattr(func, "_drupe_config_callable", False):
         return
-    if isinstance(func, type):
-        package = (func.__module__ or "").split(".")[0]
-        if package in _DENIED_PACKAGES:
-            raise UnsafeConfigValue(f"calling {label} is not allowed in config (module "
-                                    f"{func.__module__!r} is off limits)")
+    module = getattr(func, "__module__", None) or ""
+    qualified = f"{module}.{getattr(func, '__qualname__', '')}"
+    if qualified in _STDLIB_ALLOWED or (
+        # Pure path classes are defined in pathlib's private submodules on newer Pythons.
+        module.startswith("pathlib") and qualified.rsplit(".", 1)[-1] in {
+            "Path", "PurePath", "PurePosixPath", "PureWindowsPath", "PosixPath"}
+    ):
+        return
+    package = module.split(".", 1)[0]
+    if isinstance(func, type) and package in _trusted_packages():
         return
     raise UnsafeConfigValue(
-        f"calling {label} is not allowed in config: only classes and callables marked with "
-        "drupe.config_callable may be called"
+        f"calling {label} is not allowed in config. Config may call classes from drupe and "
+        "its installed plugins, a few value constructors (datetime.timedelta, re.compile, "
+        "pathlib.Path, ...) and anything marked with drupe.config_callable; mark your own "
+        "class or function with @drupe.config_callable to allow it"
     )
 
 

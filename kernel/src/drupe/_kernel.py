@@ -43,6 +43,10 @@ engine.subscribe("start", _checker.validate, priority=10)
 engine.subscribe("start", _checker.checker, priority=50)
 engine.subscribe("graceful", _log.log.reopen_files)
 
+# What a freshly imported engine listens to; reset() returns to it.
+_PRISTINE_LISTENERS = {channel: set(listeners) for channel, listeners in engine.listeners.items()}
+_PRISTINE_PRIORITIES = dict(engine._priorities)
+
 
 def quickstart(root: Any = None, script_name: str = "", config: Any = None) -> None:
     """Mount ``root``, apply the global part of ``config``, start the engine and block.
@@ -69,12 +73,15 @@ def quickstart(root: Any = None, script_name: str = "", config: Any = None) -> N
 def reset() -> None:
     """Return the process to a freshly imported state (for tests and app factories).
 
-    Exits the engine if it runs, unmounts every application, unsubscribes extra servers,
-    resets the default server's settings and the global config to its defaults, and
-    forgets cached request plans. Plugins stay loaded; engine plugins stay created but
-    their config defaults are applied again.
+    Exits the engine if it runs; unmounts every application; removes extra servers and
+    restores the default server's settings; drops engine plugin instances (they are
+    created afresh on next use) and every bus subscription made since import; restores
+    the log and checker settings; resets the global config; boots again, so the
+    ``drupe.plugins`` hook modules are registered and their defaults applied again.
     """
+    from drupe import _boot
     from drupe._bus import states
+    from drupe._registry import registry
     from drupe._server import SERVER_SETTINGS, server, servers
 
     if engine.state not in (states.STOPPED, states.EXITING):
@@ -82,28 +89,50 @@ def reset() -> None:
     engine.state = states.STOPPED
     engine.execv = False
     _tree.tree.apps.clear()
+
+    for name in list(engine.__dict__):
+        if registry.has("drupe.engine", name):
+            plugin = engine.__dict__.pop(name)
+            unsubscribe = getattr(plugin, "unsubscribe", None)
+            if callable(unsubscribe):
+                try:
+                    unsubscribe()
+                except Exception:
+                    engine.log(f"Error while unsubscribing {name!r} in reset()", level=40,
+                               traceback=True)
     for extra in list(servers.values()):
         extra.unsubscribe()
     servers.clear()
+    engine.listeners.clear()
+    engine.listeners.update({channel: set(cbs) for channel, cbs in _PRISTINE_LISTENERS.items()})
+    engine._priorities.clear()
+    engine._priorities.update(_PRISTINE_PRIORITIES)
+    engine._ordered.clear()
+
     for name, value in SERVER_SETTINGS.items():
         setattr(server, name, value)
     server.socket_host = "127.0.0.1"
     server.httpserver = None
     server.wsgi_app = None
-    # Adapter-specific keys (server.<extra>) live as attributes too; drop them with their
-    # record, or the next adapter would see the previous test's value as explicitly set.
+    server.running = False
+    # Adapter-specific keys (server.<extra>) are attributes too; drop them with their
+    # record, or the next server object would still see the previous value as set.
     for name in server._extra:
         server.__dict__.pop(name, None)
     server._extra.clear()
-    server.subscribe()
+
     # Settings that config namespaces changed on process objects, back to their defaults.
     _log.log._screen_pending = True
-    for manager in (_log.log,):
-        manager.error_file = ""
-        manager.access_file = ""
-        manager.wsgi = False
+    _log.log.error_file = ""
+    _log.log.access_file = ""
+    _log.log.wsgi = False
     _log.log.access_log_format = _log.LogManager.access_log_format
     _checker.checker.__dict__.clear()
     _checker.checker.priority = 50  # type: ignore[attr-defined]
+
+    _boot.reboot()
+    _config.config.defaults.clear()
     _config.config.reset()
+    # Boot again now, so the plugins' defaults are in place as after a first use.
+    _boot.boot()
     _config.generation.bump()
