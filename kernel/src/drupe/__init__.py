@@ -12,7 +12,7 @@ from drupe._boot import boot, get_plugin_manager, hookimpl
 from drupe._bus import Bus, ChannelFailures, SimplePlugin, states
 from drupe._checker import checker
 from drupe._config import Config, config, config_callable
-from drupe._dispatch import DispatcherBase, LateParamPageHandler, PageHandler, Resolution
+from drupe._dispatch import DispatcherBase, ErrorHandler, LateParamPageHandler, PageHandler, Resolution
 from drupe._engine import engine
 from drupe._errors import (
     CherryPyException,
@@ -70,6 +70,7 @@ __all__ = [
     "ConfigError",
     "DispatcherBase",
     "DrupeException",
+    "ErrorHandler",
     "DuplicatePluginError",
     "ErrorTool",
     "HTTPError",

@@ -24,6 +24,7 @@ from drupe._serving import serving
 
 __all__ = [
     "DispatcherBase",
+    "ErrorHandler",
     "LateParamPageHandler",
     "PageHandler",
     "Resolution",
@@ -64,12 +65,41 @@ class Resolution:
                 f"is_index={self.is_index!r}, cacheable={self.cacheable!r})")
 
     def page_handler(self) -> Callable[[], Any]:
-        """The request handler: the wrapped callable, or a ``NotFound`` to raise."""
+        """The request handler: the wrapped callable, or one that raises ``NotFound``."""
         if self.handler is None:
-            return NotFound()
+            return ErrorHandler(404, path=_current_path())
         args = tuple(arg.replace("%2F", "/") for arg in self.args)
         wrap = self.wrap or LateParamPageHandler
         return wrap(self.handler, *args)
+
+
+def _current_path() -> str:
+    request = serving.request
+    return (request.script_name or "") + (request.path_info or "")
+
+
+class ErrorHandler:
+    """A page handler that raises ``HTTPError(status, message)`` — a fresh one each call.
+
+    Plans are shared between requests; a shared exception instance would accumulate a
+    traceback entry on every raise, so the handler keeps only the status and message.
+    With ``status=404`` and a ``path``, it raises ``NotFound(path)``.
+    """
+
+    __slots__ = ("message", "path", "status")
+
+    def __init__(self, status: int, message: str | None = None, path: str | None = None) -> None:
+        self.status = status
+        self.message = message
+        self.path = path
+
+    def __call__(self) -> Any:
+        if self.status == 404 and self.message is None:
+            raise NotFound(self.path)
+        raise HTTPError(self.status, self.message)
+
+    def __repr__(self) -> str:
+        return f"ErrorHandler({self.status!r}, {self.message!r})"
 
 
 def _resolves(func: Callable[..., Any]) -> Callable[..., Any]:

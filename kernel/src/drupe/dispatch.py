@@ -12,6 +12,7 @@ from typing import Any
 
 from drupe._dispatch import (
     DispatcherBase,
+    ErrorHandler,
     LateParamPageHandler,
     PageHandler,
     Resolution,
@@ -21,6 +22,7 @@ from drupe._dispatch import (
 # Only the kernel's names: a star import must not load every dispatcher plugin.
 __all__ = [
     "DispatcherBase",
+    "ErrorHandler",
     "LateParamPageHandler",
     "PageHandler",
     "Resolution",
