@@ -113,6 +113,7 @@ def reset() -> None:
         setattr(server, name, value)
     server.socket_host = "127.0.0.1"
     server.httpserver = None
+    server._created_httpserver = False
     server.wsgi_app = None
     server.running = False
     # Adapter-specific keys (server.<extra>) are attributes too; drop them with their

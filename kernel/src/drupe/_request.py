@@ -579,14 +579,27 @@ class Request:
         plan_for(self, path)
 
     def handle_error(self) -> None:
-        """Answer an unanticipated error: error hooks, ``error_response``, finalize."""
+        """Answer an unanticipated error: error hooks, ``error_response``, finalize.
+
+        The error is logged after the ``before_error_response`` hooks ran, unless one of
+        them logged it already and said so by setting ``request.error_logged`` (the
+        ``log_tracebacks`` tool does): it is logged once either way.
+        """
+        hook_failure: BaseException | None = None
+        try:
+            self._run_point("before_error_response")
+        except BaseException as exc:
+            # Keep it for later: the original error must be logged first, and out here
+            # sys.exc_info() is that error again.
+            hook_failure = exc
         if not self.error_logged:
             from drupe._log import log
 
             log(f"Error while handling {self.request_line!r}:", "HTTP", severity=40,
                 traceback=True)
         try:
-            self._run_point("before_error_response")
+            if hook_failure is not None:
+                raise hook_failure
             error_response: Any = self.error_response
             if error_response:
                 error_response()

@@ -407,15 +407,18 @@ class Server(ServerAdapter):
         """Create the HTTP server (if needed) and start it."""
         if not self.httpserver:
             self.httpserver, _ = self.httpserver_from_self()
+            self._created_httpserver = True
         super().start()
 
     start.priority = 75  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         super().stop()
-        if self.instance is None:
-            # A fresh server object on the next start picks up changed settings.
+        if getattr(self, "_created_httpserver", False):
+            # A fresh server object on the next start picks up changed settings; one the
+            # user assigned (server.httpserver = ...) is theirs to keep.
             self.httpserver = None
+            self._created_httpserver = False
 
     stop.priority = 25  # type: ignore[attr-defined]
 
@@ -429,7 +432,8 @@ class Server(ServerAdapter):
 
             host = socket.gethostname()
         port = self.socket_port
-        scheme = "https" if self.ssl_certificate else "http"
+        scheme = getattr(self.httpserver, "scheme", None) or (
+            "https" if self.ssl_certificate or self.ssl_context else "http")
         default = 443 if scheme == "https" else 80
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
