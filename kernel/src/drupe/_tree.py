@@ -46,7 +46,7 @@ class Application:
     def __init__(self, root: Any, script_name: str | None = "", config: Any = None) -> None:
         self.log = LogManager(str(id(self)), global_log.logger_root)
         self.root = root
-        self._script_name = script_name
+        self.script_name = script_name  # the setter normalizes '/' to ''
         self.config: dict[str, Any] = {}
         self.toolboxes: dict[str, Any] = _Toolboxes()
         self.wsgiapp = WSGIPipeline(self)

@@ -296,8 +296,8 @@ class GzipTool(drupe.Tool):
 
     Its arguments are checked when a handler is decorated (``@drupe.tools.gzip(...)``),
     when config is validated at engine start (``check_settings``) and when a request to a
-    path where it is on is planned; the error names the config key. Checked arguments are bound to the hook already compiled, so a request
-    pays nothing for them.
+    path where it is on is planned; the error names the config key. Checked arguments are
+    bound to the hook already compiled, so a request pays nothing for them.
     """
 
     def __init__(self, callable: Callable[..., Any] = gzip, priority: float = 80) -> None:
@@ -318,7 +318,8 @@ class GzipTool(drupe.Tool):
 
     def check_settings(self, settings: dict[str, Any]) -> None:
         """Validate config values (the kernel calls this at engine start)."""
-        self._checked({key: value for key, value in settings.items() if key not in ("on", "priority")})
+        self._checked({key: value for key, value in settings.items()
+                       if key not in ("on", "priority")})
 
     def __call__(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
         """Decorator use; bad arguments fail here, at import time, not on a request."""
