@@ -53,6 +53,11 @@ def _resolve_dotted(name: str) -> Any:
     for part in parts:
         if part.startswith("__"):
             raise UnsafeConfigValue(f"{name!r}: names starting with '__' are not allowed")
+    # Config files written for CherryPy name its objects (``request.dispatch:
+    # cherrypy.dispatch.MethodDispatcher()``); here they are drupe's, as ``import drupe as
+    # cherrypy`` makes them in code.
+    if parts[0] == "cherrypy":
+        parts[0] = "drupe"
     obj: Any = None
     index = len(parts)
     while index > 0:
