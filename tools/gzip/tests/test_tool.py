@@ -261,6 +261,13 @@ def test_mixed_str_and_bytes_chunks(call: Callable[..., Any]) -> None:
     assert gunzip(reply.body) == b"\xff\xfe" + "\u20ac".encode("utf-16-le") + b"A\x00"
 
 
+# The two charset errors below are gzip's own, met when gzip encodes text itself. With the
+# standard tools installed, encode (on by default, as in CherryPy) encodes the text before
+# gzip sees it, falling back to UTF-8: these tests switch it off.
+GZIP_WITHOUT_ENCODE = {"/": {"tools.gzip.on": True, **(
+    {"tools.encode.on": False} if drupe.registry.has("drupe.tools", "encode") else {})}}
+
+
 def test_unencodable_text_is_a_clear_500(call: Callable[..., Any], error_log: list[str]) -> None:
     class Root:
         @drupe.expose
@@ -268,7 +275,7 @@ def test_unencodable_text_is_a_clear_500(call: Callable[..., Any], error_log: li
             drupe.response.headers["Content-Type"] = "text/plain;charset=ascii"
             return "snowman: \u2603"
 
-    mount(Root())
+    mount(Root(), GZIP_WITHOUT_ENCODE)
     reply = call("/", accept_encoding="gzip")
     assert reply.code == 500
     page = gunzip(reply.body)
@@ -283,7 +290,7 @@ def test_unknown_charset_is_a_clear_500(call: Callable[..., Any]) -> None:
             drupe.response.headers["Content-Type"] = "text/plain;charset=no-such-charset"
             return "text"
 
-    mount(Root())
+    mount(Root(), GZIP_WITHOUT_ENCODE)
     reply = call("/", accept_encoding="gzip")
     assert reply.code == 500
     assert b"no-such-charset" in gunzip(reply.body)
