@@ -49,7 +49,8 @@ def test_longest_prefix_wins() -> None:
     mount(Named("app"), "/app")
     mount(Named("sub"), "/app/sub")
     assert call(path="/").text == "root script='' path='/'"
-    assert call(path="/app").text == "app script='/app' path='/'"
+    # The mount point itself has an empty path_info (as in CherryPy), unlike "/app/".
+    assert call(path="/app").text == "app script='/app' path=''"
     assert call(path="/app/").text == "app script='/app' path='/'"
     assert call(path="/app/sub/").text == "sub script='/app/sub' path='/'"
     assert call(path="/app/subway/x").text == "app default subway/x"

@@ -167,6 +167,11 @@ def build_plan(request: Any, handler: Any, config: dict[str, Any], is_index: boo
     plan.params = params or None
     toolbox_for = classify(config, request.app, type(request), plan)
     if plan.toolmaps:
+        # Tools may look at the handler and is_index while they set up (both belong to
+        # the plan, not to one request).
+        state = request.__dict__
+        state["handler"] = handler
+        state["is_index"] = is_index
         _setup_tools(request, plan, plan.toolmaps, toolbox_for)
     _bind_observers(plan)
     return plan

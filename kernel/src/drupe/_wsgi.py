@@ -78,9 +78,12 @@ def _build_request(app: Any, environ: dict[str, Any], prev: Any) -> tuple[Any, A
         state["path_info"] = path
         state["_request_error"] = (400, f"The request path is not valid {encoding}.")
     else:
+        decoded_path = decoded_path or "/"
         if script_name and not decoded_path.startswith(script_name):
             state["_request_error"] = (404, None)
-        state["path_info"] = decoded_path[len(script_name):] or "/"
+        # As in CherryPy, a request for the mount point itself ("/app") has an empty
+        # path_info, so trailing_slash can tell it from "/app/".
+        state["path_info"] = decoded_path[len(script_name):]
 
     response = app.response_class()
     if state["protocol"] != (1, 1):

@@ -12,6 +12,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+_SUBMODULES = frozenset({
+    "auth_basic", "auth_digest", "caching", "cpstats", "cptools", "encoding", "gctools",
+    "headers", "httputil", "jsontools", "locking", "profiler", "reprconf", "sessions", "static",
+    "xmlrpcutil",
+})
+
+
+def __getattr__(name: str) -> Any:
+    # ``drupe.lib.cptools.accept`` works without importing drupe.lib.cptools first, as in
+    # CherryPy; the submodule (a thin facade) is imported on first access.
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "file_generator",
     "file_generator_limited",
