@@ -338,9 +338,17 @@ def test_unknown_server_key_is_an_error_at_start(fake_dists: FakeDistributions) 
     assert drupe.engine.state is drupe.states.STOPPED
 
 
-def test_unknown_server_key_for_the_default_type() -> None:
-    if drupe.registry.has("drupe.servers", "cheroot"):
-        pytest.skip("needs the default server type to be missing")
+def test_unknown_server_key_for_the_default_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whether or not drupe-server-cheroot is installed here, act as if it were not.
+    registry = drupe.registry
+    real_load = registry.load
+
+    def load(group: str, name: str, key: str | None = None) -> object:
+        if (group, name) == ("drupe.servers", "cheroot"):
+            raise registry.missing(group, name, key)
+        return real_load(group, name, key)
+
+    monkeypatch.setattr(registry, "load", load)
     drupe.config.update({"server.foo": 1})
     with pytest.raises(drupe.PluginError) as info:
         drupe.engine.start()
