@@ -135,12 +135,27 @@ response_codes = _ResponseCodes({
 })
 
 
+_valid_statuses: dict[Any, tuple[int, str, str]] = {}
+
+
 def valid_status(status: Any) -> tuple[int, str, str]:
     """Return ``(code, reason, message)`` for an int or ``'NNN [reason]'`` status.
 
     ``None`` means 200. A code outside 100..599 or a reason containing control
     characters raises ``ValueError``.
     """
+    # PERF: every response validates its status; applications use a handful of them.
+    try:
+        return _valid_statuses[status]
+    except (KeyError, TypeError):
+        pass
+    result = _check_status(status)
+    if type(status) in (int, str) and len(_valid_statuses) < 512:
+        _valid_statuses[status] = result
+    return result
+
+
+def _check_status(status: Any) -> tuple[int, str, str]:
     if not status:
         status = 200
     code: int
@@ -448,6 +463,8 @@ class HeaderMap(CaseInsensitiveDict):
     @classmethod
     def encode(cls, value: Any) -> str:
         """A header value as a latin-1-safe native string (RFC 2047 if needed)."""
+        if type(value) is str and value.isascii():
+            return value
         if type(value) is not str:
             value = value.decode("latin-1") if isinstance(value, bytes) else str(value)
         try:

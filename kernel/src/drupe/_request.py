@@ -730,7 +730,7 @@ class Response:
         store = dict.__setitem__
         store(headers, "Content-Type", "text/html")
         store(headers, "Server", server)
-        store(headers, "Date", _httputil.HTTPDate(self.time))
+        store(headers, "Date", _httputil.HTTPDate())
         self.headers = headers
 
     def __getattr__(self, name: str) -> Any:
