@@ -374,9 +374,23 @@ def _bind_observers(plan: Plan) -> None:
 def plan_for(request: Request, path_info: str) -> None:
     """Find (or build) the plan for ``path_info`` and apply it to ``request``."""
     app = request.app
-    dispatch = app.dispatcher_for(path_info)
     plan: Plan | None
+    # PERF: the common case, one dispatcher for the whole application speaking drupe's
+    # contract, is decided once per generation and kept on the application.
+    fast = app._fast_dispatch
+    if fast is not None and fast[0] == generation.value:
+        dispatch = fast[1]
+        key = dispatch.plan_key(request, path_info)
+        plan = app._plans.get(key)
+        if plan is not None and plan.generation == fast[0]:
+            if plan.params:
+                request.params.update(plan.params)
+            apply_plan(request, plan)
+            return
+    dispatch = app.dispatcher_for(path_info)
     if resolves_with_plan(dispatch):
+        if app._dispatch_cache is not None and app._dispatch_cache[2] is None:
+            app._fast_dispatch = (generation.value, dispatch)
         key = dispatch.plan_key(request, path_info)
         plans = app._plans
         plan = plans.get(key) if key is not None else None

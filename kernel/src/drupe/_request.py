@@ -703,10 +703,15 @@ def _encode_chunks(chunks: Iterable[Any]) -> Iterator[bytes]:
             yield chunk if type(chunk) is bytes else bytes(chunk)
 
 
-def _version() -> str:
+def _server_header() -> str:
     from drupe._version import __version__
 
-    return __version__
+    global _SERVER_HEADER
+    _SERVER_HEADER = "drupe/" + __version__
+    return _SERVER_HEADER
+
+
+_SERVER_HEADER = ""
 
 
 class Response:
@@ -725,7 +730,7 @@ class Response:
         self.status = ""
         self._body: Any = []
         self.time = time.time()
-        server = self.server_header or "drupe/" + _version()
+        server = self.server_header or _SERVER_HEADER or _server_header()
         headers = HeaderMap()
         store = dict.__setitem__
         store(headers, "Content-Type", "text/html")

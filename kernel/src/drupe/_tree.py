@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from drupe import _config
+from drupe._boot import _state as _boot_state
 from drupe._config import NamespaceSet, generation
 from drupe._errors import ConfigError
 from drupe._log import LogManager
 from drupe._log import log as global_log
 from drupe._request import Request, Response
 from drupe._serving import serving
-from drupe._wsgi import WSGIPipeline
+from drupe._wsgi import WSGIPipeline, serve
 
 __all__ = ["Application", "Tree", "tree"]
 
@@ -55,6 +56,7 @@ class Application:
         self.namespaces["wsgi"] = self.wsgiapp.namespace_handler
         self._plans: dict[Any, Any] = {}
         self._dispatch_cache: tuple[int, Any, dict[str, Any] | None, str | None] | None = None
+        self._fast_dispatch: tuple[int, Any] | None = None
         if config:
             self.merge(config)
 
@@ -197,10 +199,15 @@ class Application:
         _release(serving.request)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        from drupe._boot import boot
+        if not _boot_state["booted"]:
+            from drupe._boot import boot
 
-        boot()
-        return self.wsgiapp(environ, start_response)
+            boot()
+        wsgiapp = self.wsgiapp
+        if type(wsgiapp) is WSGIPipeline and not wsgiapp.pipeline:
+            # PERF: no middleware configured: straight to the request pipeline.
+            return serve(self, environ, start_response)
+        return wsgiapp(environ, start_response)
 
 
 class Tree:

@@ -142,7 +142,14 @@ def serve(app: Any, environ: dict[str, Any], start_response: StartResponse) -> I
     # PERF: a buffered body with nothing to run at close time is handed over as it is, and
     # the request released now; only streams and requests with end hooks need a wrapper.
     if type(body) is list and not _needs_close(request):
-        _release(request)
+        state = request.__dict__
+        if "body" in state or "_hooks" in state or listeners.get("after_request"):
+            _release(request)
+        else:
+            # Nothing to close, no hook, no listener: ending the request is this.
+            state["closed"] = True
+            state["stage"] = "close"
+            serving.clear()
         return body
     return ClosingBody(body, request, response)
 
