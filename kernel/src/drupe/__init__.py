@@ -37,7 +37,7 @@ from drupe._registry import (
 )
 from drupe._request import Hook, HookMap, Request, Response
 from drupe._server import Server, ServerAdapter, server, servers
-from drupe._serving import ThreadLocalProxy, serving, thread_data
+from drupe._serving import ThreadLocalProxy, in_flight, serving, thread_data
 from drupe._tools import ErrorTool, HandlerTool, HandlerWrapperTool, Tool, Toolbox, tools
 from drupe._tree import Application, Tree, tree
 from drupe._version import __version__
@@ -108,6 +108,7 @@ __all__ = [
     "expose",
     "get_plugin_manager",
     "hookimpl",
+    "in_flight",
     "installed_plugins",
     "lib",
     "log",

@@ -19,7 +19,7 @@ from drupe._errors import ConfigError
 from drupe._log import LogManager
 from drupe._log import log as global_log
 from drupe._request import Request, Response
-from drupe._serving import serving
+from drupe._serving import _in_flight, serving
 from drupe._wsgi import WSGIPipeline, serve
 
 __all__ = ["Application", "Tree", "tree"]
@@ -188,6 +188,7 @@ class Application:
         request.app = self
         response = self.response_class()
         serving.load(request, response)
+        _in_flight[id(request)] = (request, response)
         engine.publish("acquire_thread")
         engine.publish("before_request")
         return request, response

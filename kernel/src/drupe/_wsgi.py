@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from drupe._errors import InternalRedirect, bare_error, format_exc
-from drupe._serving import serving
+from drupe._serving import _in_flight, serving
 
 __all__ = ["ClosingBody", "WSGIPipeline", "serve"]
 
@@ -106,6 +106,7 @@ def serve(app: Any, environ: dict[str, Any], start_response: StartResponse) -> I
     while True:
         request, response = _build_request(app, environ, prev)
         serving.load(request, response)
+        _in_flight[id(request)] = (request, response)
         listeners = engine.listeners
         if listeners.get("acquire_thread"):
             engine.publish("acquire_thread")
@@ -149,6 +150,7 @@ def serve(app: Any, environ: dict[str, Any], start_response: StartResponse) -> I
             # Nothing to close, no hook, no listener: ending the request is this.
             state["closed"] = True
             state["stage"] = "close"
+            _in_flight.pop(id(request), None)
             serving.clear()
         return body
     return ClosingBody(body, request, response)
@@ -207,6 +209,7 @@ def _release(request: Any) -> None:
         from drupe._log import log
 
         log("Error in on_end_request hooks:", "HTTP", severity=40, traceback=True)
+    _in_flight.pop(id(request), None)
     try:
         if engine.listeners.get("after_request"):
             engine.publish("after_request")

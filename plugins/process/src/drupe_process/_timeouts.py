@@ -8,9 +8,10 @@ The request pipeline checks ``timed_out`` after the ``before_handler`` hooks and
 the handler, and answers 503 (``drupe.TimeoutError``); a streamed body stops. Long
 handlers may check it themselves.
 
-Requests are tracked through the engine's ``before_request`` and ``after_request``
-channels, which the WSGI adapter publishes around each request (with
-``drupe.serving.request`` / ``drupe.serving.response`` set to that request).
+On ``drupe.engine`` the requests in flight come from the kernel (``drupe.in_flight()``,
+which costs a request a dict store and a pop). On any other bus they are tracked through
+its ``before_request`` and ``after_request`` channels, published around each request
+with ``drupe.serving.request`` / ``drupe.serving.response`` set to that request.
 """
 
 from __future__ import annotations
@@ -40,19 +41,22 @@ class TimeoutMonitor(Monitor):
     @property
     def servings(self) -> list[tuple[Any, Any]]:
         """The ``(request, response)`` pairs in flight."""
+        if self.bus is drupe.engine:
+            return drupe.in_flight()
         with self._lock:
             return list(self._in_flight.values())
 
-    # PERF: the request channels are only published when somebody listens, and each
-    # listener costs two publishes per request. Tracking is subscribed while the monitor
-    # thread runs — nobody would look at the requests otherwise.
+    # PERF: on drupe.engine the kernel already knows the requests in flight, so the
+    # monitor adds nothing per request. Elsewhere the request channels are only published
+    # when somebody listens, and each listener costs two publishes per request: tracking
+    # is subscribed while the monitor thread runs — nobody would look otherwise.
     # Priority 71: just after the autoreloader (70), the order of CherryPy's startup log;
     # equal priorities would leave the order to chance.
     @priority(71)
     def start(self) -> None:
         """Start the thread and begin tracking requests."""
         super().start()
-        if self.thread is not None:
+        if self.thread is not None and self.bus is not drupe.engine:
             self.bus.subscribe("before_request", self.track_request)
             self.bus.subscribe("after_request", self.untrack_request)
 
