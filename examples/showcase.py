@@ -83,7 +83,7 @@ PAGE = """<!DOCTYPE html>
 code {{ background: #eee; padding: 0 .2em; }}</style></head>
 <body><h1>{title}</h1>{body}
 <p><a href="/">home</a> · <a href="/books/">books</a> · <a href="/plugins">plugins</a> ·
-<a href="/plan?path=/books/dune">plan of /books/dune</a></p></body></html>
+<a href="/plan?path=/books/dune/">plan of /books/dune/</a></p></body></html>
 """
 
 
@@ -93,7 +93,11 @@ def page(title: str, body: str) -> str:
 
 @drupe.popargs("slug")
 class Books:
-    """``/books/`` lists the books, ``/books/<slug>`` shows one (popargs names the segment)."""
+    """``/books/`` lists the books, ``/books/<slug>/`` shows one (popargs names the segment).
+
+    ``/books/dune`` is redirected to ``/books/dune/`` by the trailing_slash tool, which is on
+    by default (drupe-tool-standard), as in CherryPy.
+    """
 
     @drupe.expose
     def index(self, slug: str | None = None) -> str:
@@ -101,7 +105,7 @@ class Books:
             books = dict(shelf.books)
         if slug is None:
             items = "".join(
-                f'<li><a href="/books/{html.escape(key)}">{html.escape(book["title"])}</a></li>'
+                f'<li><a href="/books/{html.escape(key)}/">{html.escape(book["title"])}</a></li>'
                 for key, book in sorted(books.items())
             )
             return page("Books", f"<ul>{items}</ul>")

@@ -576,3 +576,19 @@ def test_other_start_failures_still_run_every_listener(rec: Recorder) -> None:
     assert ran == ["broken", "also broken", "later"]
     assert [type(exc) for exc in info.value.get_instances()] == [OSError, ValueError]
     assert bus.state is states.STOPPED
+
+
+def test_an_exit_requested_during_an_exit_runs_once() -> None:
+    bus = drupe.Bus()
+    stops: list[str] = []
+
+    def stop() -> None:
+        stops.append("stop")
+        # A second SIGTERM arriving while the bus shuts down.
+        bus.exit()
+
+    bus.subscribe("stop", stop)
+    bus.start()
+    bus.exit()
+    assert stops == ["stop"]
+    assert bus.state is drupe.states.EXITING

@@ -282,6 +282,8 @@ def test_custom_error_page_callable_and_default() -> None:
     result = call(path="/forbidden")
     assert result.text == "custom 403 Forbidden: Go &lt;away&gt; &amp; stay"
     assert set(calls[0]) == {"status", "message", "traceback", "version"}
+    # The page's text went out as UTF-8, and the Content-Type says so.
+    assert result.header("Content-Type") == "text/html;charset=utf-8"
     assert call(path="/fail").text.startswith("custom 500 Internal Server Error")
 
 

@@ -116,6 +116,7 @@ class Bus:
         # subscription changes.
         self._ordered: dict[str, list[Callable[..., Any]]] = {}
         self._state_lock = threading.Condition()
+        self._exiting = False
         self._atexit_registered = False
 
     # -- subscriptions -----------------------------------------------------------------
@@ -252,7 +253,21 @@ class Bus:
             self.log("Bus STOPPED")
 
     def exit(self) -> None:
-        """Stop, then publish ``exit``: the process is about to end (or re-exec)."""
+        """Stop, then publish ``exit``: the process is about to end (or re-exec).
+
+        A second call while an exit is under way (a repeated SIGTERM, Ctrl-C during
+        shutdown) returns at once: the shutdown runs once.
+        """
+        with self._state_lock:
+            if self._exiting:
+                return
+            self._exiting = True
+        try:
+            self._do_exit()
+        finally:
+            self._exiting = False
+
+    def _do_exit(self) -> None:
         try:
             self.stop()
             self._set_state(states.EXITING)

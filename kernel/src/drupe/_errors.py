@@ -291,6 +291,10 @@ def get_error_page(status: int | str, **kwargs: Any) -> Any:
             if callable(custom):
                 result = custom(**kwargs)
                 if isinstance(result, str):
+                    # Encoded as UTF-8 here, so say so (unless the page chose its own type).
+                    headers = serving.response.headers
+                    if headers.get("Content-Type") == "text/html":
+                        headers["Content-Type"] = "text/html;charset=utf-8"
                     return result.encode("utf-8")
                 if isinstance(result, bytes):
                     return result
