@@ -35,7 +35,7 @@ from drupe._registry import (
     installed_plugins,
     registry,
 )
-from drupe._request import Hook, HookMap, Request, Response
+from drupe._request import Hook, HookMap, Request, Response, hookpoints
 from drupe._server import Server, ServerAdapter, server, servers
 from drupe._serving import ThreadLocalProxy, in_flight, serving, thread_data
 from drupe._tools import ErrorTool, HandlerTool, HandlerWrapperTool, Tool, Toolbox, tools
@@ -108,6 +108,7 @@ __all__ = [
     "expose",
     "get_plugin_manager",
     "hookimpl",
+    "hookpoints",
     "in_flight",
     "installed_plugins",
     "lib",

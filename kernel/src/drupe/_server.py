@@ -24,6 +24,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from drupe._errors import ConfigError
@@ -272,6 +274,8 @@ class Server(ServerAdapter):
 
     _socket_host = "127.0.0.1"
     _extra: dict[str, Any]
+    #: Every ``server.*`` key with its default (``socket_host`` is ``"127.0.0.1"``).
+    defaults: Mapping[str, Any] = MappingProxyType({**SERVER_SETTINGS, "socket_host": "127.0.0.1"})
     # The server.* settings (defaults in SERVER_SETTINGS, set per instance).
     type: str
     socket_port: Any

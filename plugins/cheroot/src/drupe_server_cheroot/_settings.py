@@ -24,37 +24,9 @@ import drupe
 
 __all__ = ["CHERRYPY_DEFAULTS", "OPTIONS", "ServerConfig", "read_config"]
 
-# Every ``server.*`` key CherryPy documents that an HTTP server reads, with CherryPy's
-# default. The kernel's ``drupe.Server`` carries these same defaults; they are repeated
-# here so that a settings object lacking one (an older kernel, a hand-made object given
-# to ``CPWSGIServer``) still yields a working server.
-CHERRYPY_DEFAULTS: Mapping[str, Any] = {
-    "socket_host": "127.0.0.1",
-    "socket_port": 8080,
-    "socket_file": None,
-    "socket_queue_size": 5,
-    "socket_timeout": 10,
-    "accepted_queue_size": -1,
-    "accepted_queue_timeout": 10,
-    "shutdown_timeout": 5,
-    "protocol_version": "HTTP/1.1",
-    "thread_pool": 10,
-    "thread_pool_max": -1,
-    "max_request_header_size": 500 * 1024,
-    "max_request_body_size": 100 * 1024 * 1024,
-    "nodelay": True,
-    "peercreds": False,
-    "peercreds_resolve": False,
-    "statistics": False,
-    "reverse_dns": False,
-    "wsgi_version": (1, 0),
-    "ssl_module": "builtin",
-    "ssl_certificate": None,
-    "ssl_private_key": None,
-    "ssl_certificate_chain": None,
-    "ssl_ciphers": None,
-    "ssl_context": None,
-}
+# Every ``server.*`` key with CherryPy's default, from the kernel: a settings object that
+# lacks one (a hand-made object given to ``CPWSGIServer``) still yields a working server.
+CHERRYPY_DEFAULTS: Mapping[str, Any] = drupe.Server.defaults
 
 # The extra ``server.*`` keys this server understands (the kernel rejects any other
 # unknown key at startup). Declared on the server classes as ``options``.

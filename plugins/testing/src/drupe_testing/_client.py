@@ -34,7 +34,7 @@ from typing import Any
 
 from drupe_testing._cookies import CookieJar
 from drupe_testing._prepare import HeaderInput, ParamsInput, PreparedRequest, prepare
-from drupe_testing._response import Response
+from drupe_testing._response import Response, VerbShortcuts
 
 __all__ = ["Client", "WSGIProtocolError"]
 
@@ -112,7 +112,7 @@ class _Exchange:
         self.written.append(data)
 
 
-class Client:
+class Client(VerbShortcuts):
     """Send requests to a WSGI callable in this process (see the module docstring).
 
     ``host`` and ``port`` are the server's name and port (``SERVER_NAME``,
@@ -253,27 +253,6 @@ class Client:
         if exchange.status is None:
             raise WSGIProtocolError("The application returned without calling start_response.")
         return Response(exchange.status, exchange.headers, b"".join(chunks), environ=environ)
-
-    def get(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("GET", path, **kwargs)
-
-    def head(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("HEAD", path, **kwargs)
-
-    def options(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("OPTIONS", path, **kwargs)
-
-    def post(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("PUT", path, **kwargs)
-
-    def patch(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("PATCH", path, **kwargs)
-
-    def delete(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("DELETE", path, **kwargs)
 
     def __repr__(self) -> str:
         return f"<drupe_testing.Client for {self.app!r} at {self.scheme}://{self.netloc}{self.script_name}>"

@@ -30,7 +30,7 @@ from typing import Any
 
 from drupe_testing._cookies import CookieJar
 from drupe_testing._prepare import HeaderInput, ParamsInput, prepare
-from drupe_testing._response import Response
+from drupe_testing._response import Response, VerbShortcuts
 from drupe_testing._wire import WireClient, client_host
 
 __all__ = ["LiveServer", "ServerUnavailable", "port_accepts_connections"]
@@ -73,7 +73,7 @@ def _subscribed(bus: Any, plugin: Any) -> bool:
                for listeners in bus.listeners.values() for listener in listeners)
 
 
-class LiveServer:
+class LiveServer(VerbShortcuts):
     """``drupe.server`` on ``host``:(a free port), started and stopped with the engine."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, timeout: float = 10.0) -> None:
@@ -236,27 +236,6 @@ class LiveServer:
         if not self.running:
             raise RuntimeError("The LiveServer is not running: call start() first.")
         return WireClient(self.host, self.port, timeout=self.timeout).raw(data, half_close=half_close)
-
-    def get(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("GET", path, **kwargs)
-
-    def head(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("HEAD", path, **kwargs)
-
-    def options(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("OPTIONS", path, **kwargs)
-
-    def post(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("PUT", path, **kwargs)
-
-    def patch(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("PATCH", path, **kwargs)
-
-    def delete(self, path: str | bytes, **kwargs: Any) -> Response:
-        return self.request("DELETE", path, **kwargs)
 
     def __repr__(self) -> str:
         state = f"on {self.netloc}" if self.running else "stopped"

@@ -69,3 +69,31 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response {self.status_line!r}, {len(self.body)} bytes>"
+
+
+class VerbShortcuts:
+    """``get``, ``post``, ... for anything with a ``request(method, path, **kwargs)``."""
+
+    def request(self, method: str, path: str | bytes, **kwargs: Any) -> Response:
+        raise NotImplementedError
+
+    def get(self, path: str | bytes, **kwargs: Any) -> Response:
+        return self.request("GET", path, **kwargs)
+
+    def head(self, path: str | bytes, **kwargs: Any) -> Response:
+        return self.request("HEAD", path, **kwargs)
+
+    def options(self, path: str | bytes, **kwargs: Any) -> Response:
+        return self.request("OPTIONS", path, **kwargs)
+
+    def post(self, path: str | bytes, **kwargs: Any) -> Response:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str | bytes, **kwargs: Any) -> Response:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str | bytes, **kwargs: Any) -> Response:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str | bytes, **kwargs: Any) -> Response:
+        return self.request("DELETE", path, **kwargs)

@@ -20,16 +20,7 @@ import drupe
 __all__ = ["log_hooks", "log_request_headers", "log_traceback"]
 
 # The hook points in the order a request meets them (the error points last).
-HOOK_POINTS = (
-    "on_start_resource",
-    "before_request_body",
-    "before_handler",
-    "before_finalize",
-    "on_end_resource",
-    "on_end_request",
-    "before_error_response",
-    "after_error_response",
-)
+HOOK_POINTS = tuple(drupe.hookpoints)
 
 
 def log_traceback(severity: int = logging.ERROR, debug: bool = False) -> None:
