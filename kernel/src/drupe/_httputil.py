@@ -35,6 +35,7 @@ __all__ = [
     "parse_query_string",
     "protocol_from_http",
     "response_codes",
+    "split_outside_quotes",
     "urljoin",
     "urljoin_bytes",
     "valid_status",
@@ -212,7 +213,7 @@ class HeaderElement:
     @staticmethod
     def parse(elementstr: str) -> tuple[str, dict[str, str]]:
         """Split ``'text/html;level=1'`` into ``('text/html', {'level': '1'})``."""
-        atoms = [atom.strip() for atom in _split_outside_quotes(elementstr, ";")]
+        atoms = [atom.strip() for atom in split_outside_quotes(elementstr, ";")]
         initial_value = atoms.pop(0) if atoms else ""
         params: dict[str, str] = {}
         for atom in atoms:
@@ -281,8 +282,8 @@ class AcceptElement(HeaderElement):
         return hash(str(self))
 
 
-def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    """Split on ``separator`` except inside double-quoted strings."""
+def split_outside_quotes(text: str, separator: str = ",") -> list[str]:
+    """Split on ``separator`` except inside double-quoted strings (items not stripped)."""
     parts: list[str] = []
     current: list[str] = []
     quoted = False
@@ -312,7 +313,7 @@ def header_elements(fieldname: str, fieldvalue: str | None) -> list[HeaderElemen
         return []
     result: list[HeaderElement] = []
     accept = fieldname.startswith("Accept") or fieldname == "TE"
-    for element in _split_outside_quotes(fieldvalue, ","):
+    for element in split_outside_quotes(fieldvalue, ","):
         if not element.strip():
             continue
         if accept:

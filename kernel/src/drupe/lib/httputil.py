@@ -19,6 +19,7 @@ from drupe._httputil import (
     protocol_from_http,
     response_codes,
     split_host,
+    split_outside_quotes,
     urljoin,
     urljoin_bytes,
     valid_status,

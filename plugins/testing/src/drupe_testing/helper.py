@@ -69,31 +69,13 @@ __all__ = ["CPWebCase", "header_values_equal"]
 _FORM = "application/x-www-form-urlencoded"
 
 
-def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    """``text`` split at ``separator`` characters that are not inside a quoted-string."""
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = escaped = False
-    for char in text:
-        if escaped:
-            escaped = False
-        elif quoted and char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == separator and not quoted:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
 def _without_parameter_ows(value: str) -> str:
     # Only the whitespace next to a ';' outside quoted-strings goes (RFC 9110 §5.6.6:
     # parameters = *( OWS ";" OWS [ parameter ] )); the rest of the value is untouched.
-    return ";".join(part.strip(" \t") for part in _split_outside_quotes(value, ";"))
+    # Imported here: loading this module must not import drupe (see the package docstring).
+    from drupe.lib.httputil import split_outside_quotes
+
+    return ";".join(part.strip(" \t") for part in split_outside_quotes(value, ";"))
 
 
 def header_values_equal(expected: Any, actual: str) -> bool:

@@ -26,6 +26,8 @@ import functools
 import re
 from collections.abc import Sequence
 
+from drupe.lib.httputil import split_outside_quotes
+
 __all__ = [
     "MediaRange",
     "Preference",
@@ -61,23 +63,7 @@ class Preference:
 
 def split_list(value: str, separator: str = ",") -> list[str]:
     """``value`` split on ``separator`` outside double-quoted strings; items stripped."""
-    items: list[str] = []
-    current: list[str] = []
-    quoted = escaped = False
-    for char in value:
-        if escaped:
-            escaped = False
-        elif quoted and char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == separator and not quoted:
-            items.append("".join(current).strip())
-            current = []
-            continue
-        current.append(char)
-    items.append("".join(current).strip())
-    return items
+    return [item.strip() for item in split_outside_quotes(value, separator)]
 
 
 def _unquote(value: str) -> str:
