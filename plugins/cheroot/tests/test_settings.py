@@ -45,6 +45,7 @@ def test_the_defaults_are_cherrypys(root: Any, serve: Any) -> None:
     assert server.gateway is WSGIGateway
     assert server.ssl_adapter is None
     assert server.keep_alive_conn_limit == 10
+    assert server.keep_alive_wait == 0.005
     assert server.reuse_port is False
     assert server.server_name == "127.0.0.1"
     assert server.ConnectionClass is DrupeHTTPConnection
@@ -71,6 +72,7 @@ def test_every_key_reaches_cheroot(root: Any, serve: Any) -> None:
         reverse_dns=True,
         wsgi_version=("u", 0),
         keep_alive_conn_limit=3,
+        keep_alive_wait=0,
     )
     server = drupe.server.httpserver
     assert server.request_queue_size == 17
@@ -92,6 +94,7 @@ def test_every_key_reaches_cheroot(root: Any, serve: Any) -> None:
     assert server.reverse_dns is True
     assert server.gateway is WSGIGatewayU0
     assert server.keep_alive_conn_limit == 3
+    assert server.keep_alive_wait == 0
 
 
 def test_peercreds_resolve_needs_peercreds(root: Any, serve: Any) -> None:
@@ -112,7 +115,7 @@ def test_reuse_port_sets_so_reuseport(root: Any, serve: Any) -> None:
 def test_the_declared_options_match_the_readme_defaults() -> None:
     assert CherootServer.options == OPTIONS
     assert dict(OPTIONS) == {"ssl_minimum_version": "TLSv1_2", "reuse_port": False,
-                             "keep_alive_conn_limit": 10}
+                             "keep_alive_conn_limit": 10, "keep_alive_wait": 0.005}
     # Every key of CherryPy's server API page, with its default, is known.
     for key, default in (("socket_port", 8080), ("socket_queue_size", 5), ("socket_timeout", 10),
                          ("protocol_version", "HTTP/1.1"), ("reverse_dns", False),
@@ -251,6 +254,40 @@ def test_request_class_chooses_the_parser(root: Any, serve: Any, http_get: Any) 
         drupe.registry.unregister("drupe.servers", "recording-test")
 
 
+def test_a_stricter_parser_extends_read_request_headers(root: Any, serve: Any) -> None:
+    # What the hook point is for: a subclass that refuses more, on top of the parser.
+    class Strict(DrupeHTTPRequest):
+        def read_request_headers(self) -> bool:
+            if not super().read_request_headers():
+                return False
+            if b"Content-Length" in self.inheaders and self.chunked_read:
+                self.simple_response("400 Bad Request", "Content-Length with Transfer-Encoding.")
+                self.close_connection = True
+                return False
+            return True
+
+    class StrictServer(CherootServer):
+        request_class = Strict
+
+    drupe.registry.register("drupe.servers", "strict-test", StrictServer)
+    try:
+        address = serve(root, type="strict-test")
+        client = socket.create_connection(address, timeout=10)
+        try:
+            client.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                           b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+            reply = b""
+            while chunk := client.recv(4096):
+                reply += chunk
+        finally:
+            client.close()
+        assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+        assert reply.endswith(b"Content-Length with Transfer-Encoding.")
+    finally:
+        drupe.engine.exit()
+        drupe.registry.unregister("drupe.servers", "strict-test")
+
+
 # -- bad settings ----------------------------------------------------------------------------
 
 
@@ -278,6 +315,8 @@ def test_request_class_chooses_the_parser(root: Any, serve: Any, http_get: Any) 
     ("ssl_minimum_version", "SSLv2", "must be an ssl.TLSVersion or one of"),
     ("reuse_port", True, "cannot share an ephemeral port"),
     ("keep_alive_conn_limit", -1, "or None for no limit"),
+    ("keep_alive_wait", -0.1, "must be a number of seconds >= 0"),
+    ("keep_alive_wait", None, "must be a number of seconds >= 0"),
 ])
 def test_a_bad_setting_is_a_startup_error_naming_the_key(root: Any, serve: Any, key: str,
                                                          value: Any, expected: str,

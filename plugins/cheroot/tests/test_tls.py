@@ -154,3 +154,19 @@ def test_plain_http_on_the_https_port_is_not_served(root: Any, serve: Any, pki: 
     assert b"Hello World!" not in reply
     if reply:
         assert reply.startswith(b"HTTP/1.1 400 Bad Request")
+
+
+def test_a_kept_alive_tls_connection_serves_request_after_request(root: Any, serve: Any,
+                                                                  pki: Any) -> None:
+    # The worker waits for the next request on the TLS socket itself (its ssl buffer
+    # included), as on plain TCP.
+    address = serve(root, ssl_certificate=pki.certificate, ssl_private_key=pki.private_key)
+    connection = http.client.HTTPSConnection(*address, timeout=10, context=trusting(pki.certificate))
+    try:
+        for number in range(10):
+            connection.request("GET", f"/echo?n={number}")
+            response = connection.getresponse()
+            assert response.read() == f"[('n', '{number}')]".encode()
+        assert len(drupe.server.httpserver._open_connections) == 1
+    finally:
+        connection.close()

@@ -12,13 +12,18 @@ What it registers (see README.md for every setting):
   server, which runs drupe applications without WSGI).
 
 Extension point: the request parser. Each server class names the cheroot request class
-it uses in ``request_class`` (default :class:`DrupeHTTPRequest`); subclass both to plug a
-stricter parser.
+it uses in ``request_class`` (default :class:`DrupeHTTPRequest`, whose header lines are
+read by its ``header_reader``, a :class:`HeaderParser`); subclass both to plug a stricter
+parser.
+
+The serving path — reading, parsing, the WSGI gateway, writing, keep-alive — is this
+distribution's own, on cheroot's connection manager and worker pool; README.md says what
+differs from stock cheroot and why.
 """
 
 from drupe_server_cheroot._activation import ServerStartError
 from drupe_server_cheroot._base import ServerBase
-from drupe_server_cheroot._connection import DrupeHTTPConnection, DrupeHTTPRequest
+from drupe_server_cheroot._connection import DrupeHTTPConnection, DrupeHTTPRequest, HeaderParser
 from drupe_server_cheroot._native import NativeGateway, NativeServer
 from drupe_server_cheroot._settings import CHERRYPY_DEFAULTS, OPTIONS, ServerConfig, read_config
 from drupe_server_cheroot._wsgi import CherootServer, WSGIGateway, WSGIGatewayU0
@@ -29,6 +34,7 @@ __all__ = [
     "CherootServer",
     "DrupeHTTPConnection",
     "DrupeHTTPRequest",
+    "HeaderParser",
     "NativeGateway",
     "NativeServer",
     "ServerBase",

@@ -17,8 +17,28 @@ Lifecycle of a server object (the kernel's ``drupe.Server`` drives it from the b
 Cheroot's ``prepare()`` is replaced rather than extended: it takes fd 3 whenever
 ``LISTEN_PID`` is set at all (even in a child process the variable leaked into), it
 reports bind failures without naming the setting, and a socket whose bind fails is left
-for the garbage collector to close. The rest — accepting, parsing, keep-alive, the worker
-pool — is cheroot's.
+for the garbage collector to close. The rest — accepting, keep-alive, the worker pool —
+is cheroot's; parsing and writing are ``_connection``'s.
+
+Keep-alive bookkeeping. Two sets are kept beside cheroot's connection manager: the *open*
+connections (a connection enters when it is first handed to a worker, ``process_conn``,
+and leaves when it is closed) and the *idle* ones (parked with the manager between two
+requests: entered in ``put_conn``, left in ``process_conn`` or when closed — expired, or
+at shutdown). Set operations are atomic under the GIL, so neither needs a lock.
+
+* ``can_add_keepalive_connection`` (asked after every response: are fewer than
+  ``keep_alive_conn_limit`` connections idle?) is the length of the idle set; cheroot
+  takes its selector's lock and measures the selector's map every time.
+* ``worker_may_wait()``: with cheroot, every request of a keep-alive connection travels
+  worker -> selector (register) -> selector thread (wake, unregister) -> queue -> worker,
+  two thread hand-offs and three selector system calls per request. When there are no
+  more open connections than worker threads, no connection can be starved by a worker
+  that keeps its own, so once a connection has carried a second request its worker
+  waits up to ``server.keep_alive_wait`` seconds on it for the next request and serves
+  it directly (``DrupeHTTPConnection.communicate``). With more
+  connections than threads, or once the wait runs out, the connection goes back to the
+  manager exactly as cheroot does it. A new connection arriving while every thread
+  waits is delayed by at most that wait.
 """
 
 from __future__ import annotations
@@ -100,6 +120,7 @@ class ServerBase(HTTPServer):
         self.max_request_body_size = config.max_request_body_size
         self.nodelay = config.nodelay
         self.keep_alive_conn_limit = config.keep_alive_conn_limit  # type: ignore[assignment]
+        self.keep_alive_wait = config.keep_alive_wait
         self.reverse_dns = config.reverse_dns
         self.ssl_adapter = tls_adapter
         self.stats["Enabled"] = config.statistics
@@ -107,6 +128,46 @@ class ServerBase(HTTPServer):
         self._inherited = False
         self._socket_file_identity: tuple[int, int] | None = None
         self._helper_threads: list[threading.Thread] = []
+        # See the module docstring. PERF: set.add/discard/len are atomic under the GIL,
+        # so the bookkeeping needs no lock.
+        self._open_connections: set[Any] = set()
+        self._idle_connections: set[Any] = set()
+
+    # -- keep-alive bookkeeping ----------------------------------------------------------
+
+    keep_alive_wait: float
+    """Seconds a worker may wait on its connection for the next request (see the module doc)."""
+
+    @property
+    def can_add_keepalive_connection(self) -> bool:
+        """May one more connection wait idle for its next request?"""
+        limit = self.keep_alive_conn_limit
+        # PERF: the length of our own set, instead of cheroot's locked selector count.
+        return self.ready and (limit is None or len(self._idle_connections) < limit)
+
+    def worker_may_wait(self) -> bool:
+        """May a worker keep its keep-alive connection and wait for the next request?"""
+        return (self.ready and self.keep_alive_wait > 0
+                and len(self._open_connections) <= self.requests.min)
+
+    def put_conn(self, conn: Any) -> None:
+        """A worker is done with ``conn`` for now: park it until its next request."""
+        if self.ready:
+            self._idle_connections.add(conn)
+            self._connections.put(conn)
+        else:
+            conn.close()
+
+    def process_conn(self, conn: Any) -> None:
+        """Hand ``conn`` (new, or back with a request) to the worker threads."""
+        self._idle_connections.discard(conn)
+        self._open_connections.add(conn)
+        super().process_conn(conn)
+
+    def forget_connection(self, conn: Any) -> None:
+        """``conn`` is being closed: it no longer counts as open or idle."""
+        self._idle_connections.discard(conn)
+        self._open_connections.discard(conn)
 
     # -- what the kernel reads ---------------------------------------------------------
 
@@ -292,6 +353,8 @@ class ServerBase(HTTPServer):
         self._helper_threads = []
         if was_serving:
             self._remove_socket_file()
+            self._idle_connections.clear()
+            self._open_connections.clear()
             # Cheroot registers every server's counters in the process-wide
             # logging.statistics; drop ours, or each start/stop cycle would keep a stopped
             # server object alive there for good.

@@ -39,6 +39,10 @@ OPTIONS: Mapping[str, Any] = {
     "reuse_port": False,
     # How many idle keep-alive connections are kept open; ``None`` for no limit.
     "keep_alive_conn_limit": 10,
+    # Seconds a worker thread waits on its keep-alive connection for the next request
+    # before handing the connection back to cheroot's selector (only while there are no
+    # more open connections than worker threads); 0 hands it back at once, as cheroot does.
+    "keep_alive_wait": 0.005,
 }
 
 _PROTOCOLS = ("HTTP/1.0", "HTTP/1.1")
@@ -78,6 +82,7 @@ class ServerConfig:
     ssl_minimum_version: ssl.TLSVersion | None
     reuse_port: bool
     keep_alive_conn_limit: int | None
+    keep_alive_wait: float
     bus: Any
 
     @property
@@ -299,5 +304,6 @@ def read_config(settings: Any) -> ServerConfig:
         ssl_minimum_version=_tls_version(reader, context is not None),
         reuse_port=reuse_port,
         keep_alive_conn_limit=keep_alive_limit,
+        keep_alive_wait=reader.seconds("keep_alive_wait"),
         bus=getattr(settings, "bus", None),
     )

@@ -23,6 +23,7 @@ Which keys count:
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import ssl
@@ -34,6 +35,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 import drupe
 from drupe_server_cheroot._settings import ServerConfig
+from drupe_server_cheroot._socketfile import socket_file
 
 __all__ = ["TLSAdapter", "build_context", "build_tls_adapter"]
 
@@ -55,6 +57,10 @@ class TLSAdapter(BuiltinSSLAdapter):
         # the requested server name for the SSL_TLS_SNI environ entry).
         self.context = context
         self._server_env = self._server_environ(certificate)
+
+    def makefile(self, sock: Any, mode: str = "r", bufsize: int = io.DEFAULT_BUFFER_SIZE) -> Any:
+        """The connection's reader or writer: the C-buffered ones, as for plain TCP."""
+        return socket_file(sock, mode, bufsize)
 
     def _server_environ(self, certificate: str | None) -> dict[str, str]:
         """The ``SSL_SERVER_*`` environ entries describing our certificate."""
