@@ -49,13 +49,6 @@ def _check_status(value: Any, key: str) -> None:
                                 f"usually 301, 302, 307 or 308), not {value!r}.")
 
 
-def _bare_mount_point(request: Any) -> bool:
-    environ = request.wsgi_environ
-    if not environ:
-        return False
-    return not (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).endswith("/")
-
-
 def trailing_slash(missing: bool = True, extra: bool = False, status: int | None = None,
                    debug: bool = False) -> None:
     """Redirect to the URL with the trailing slash added (index) or removed (``extra``)."""
@@ -66,13 +59,11 @@ def trailing_slash(missing: bool = True, extra: bool = False, status: int | None
         drupe.log(f"is_index {is_index!r}, missing {missing!r}, extra {extra!r}, path_info "
                   f"{path_info!r}.", "TOOLS.TRAILING_SLASH")
     if is_index is True:
+        # An application's root asked for without any slash ("/app") has path_info "",
+        # so it is redirected here too.
         if missing and not path_info.endswith("/"):
             raise drupe.HTTPRedirect(drupe.url(path_info + "/", request.query_string),
                                      status=status or 301)
-        if missing and path_info == "/" and request.script_name and _bare_mount_point(request):
-            # The application's root asked for without any slash ("/app"): the kernel
-            # calls that path "/", but the URL the client used is not the index's URL.
-            raise drupe.HTTPRedirect(drupe.url("/", request.query_string), status=status or 301)
     elif is_index is False and extra and path_info.endswith("/") and path_info != "/":
         # '/' itself has nothing to remove: '' is no path.
         raise drupe.HTTPRedirect(drupe.url(path_info[:-1], request.query_string),
