@@ -297,3 +297,14 @@ def free_port() -> int:
 
 def test_port_accepts_connections_on_a_closed_port(free_port: int) -> None:
     assert not port_accepts_connections("127.0.0.1", free_port)
+
+
+def test_drupe_error_log_collects_messages_with_their_tracebacks(drupe_error_log: list[str]) -> None:
+    drupe.log("before the failure", "TEST")
+    try:
+        raise ValueError("kaboom")
+    except ValueError:
+        drupe.log("it failed", "TEST", traceback=True)
+    assert len(drupe_error_log) == 2
+    assert drupe_error_log[0].endswith("TEST before the failure")
+    assert "ValueError: kaboom" in drupe_error_log[1]

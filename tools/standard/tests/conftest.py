@@ -27,25 +27,10 @@ def clean_drupe() -> Iterator[None]:
     drupe.reset()
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(self.format(record))
-
-
 @pytest.fixture
-def error_log() -> Iterator[list[str]]:
-    """Each message (with its traceback) written to drupe's error log during the test."""
-    handler = _Records()
-    logger = drupe.log.error_log
-    logger.addHandler(handler)
-    try:
-        yield handler.messages
-    finally:
-        logger.removeHandler(handler)
+def error_log(drupe_error_log: list[str]) -> list[str]:
+    """drupe's error log during the test (drupe-testing's ``drupe_error_log``)."""
+    return drupe_error_log
 
 
 class Stream:

@@ -15,10 +15,14 @@ test asks for it, and registers:
 ``live_server``
     a started :class:`~drupe_testing.LiveServer` (real HTTP server, 127.0.0.1, free
     port), stopped after the test; skipped when no HTTP server is installed.
+``drupe_error_log``
+    a list that collects every message (with its traceback) written to drupe's error log
+    during the test, including the applications' logs, which propagate to it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -93,3 +97,28 @@ def live_server() -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+class _Messages(logging.Handler):
+    """Keeps each formatted record (the message, and its traceback when there is one)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(self.format(record))
+
+
+@pytest.fixture
+def drupe_error_log() -> Iterator[list[str]]:
+    """The messages written to drupe's error log (and the applications' logs) meanwhile."""
+    import drupe
+
+    handler = _Messages()
+    logger = drupe.log.error_log
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
