@@ -1,0 +1,1 @@
+"""RoutesDispatcher for drupe, on the Routes library."""

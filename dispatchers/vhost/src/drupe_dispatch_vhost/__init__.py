@@ -1,0 +1,1 @@
+"""VirtualHost dispatcher for drupe: route by the request's Host header."""

@@ -1,0 +1,1 @@
+"""XML-RPC for drupe: XMLRPCDispatcher, XMLRPCController and the xmlrpc tool."""

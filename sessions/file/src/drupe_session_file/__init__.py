@@ -1,0 +1,1 @@
+"""File-backed sessions for drupe (tools.sessions.storage_type = 'file')."""

@@ -1,0 +1,1 @@
+"""memcached-backed sessions for drupe, on pymemcache (tools.sessions.storage_type = 'memcached')."""

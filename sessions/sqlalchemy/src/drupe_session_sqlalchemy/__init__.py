@@ -1,0 +1,1 @@
+"""SQL-backed sessions for drupe, on SQLAlchemy (tools.sessions.storage_type = 'sql')."""

@@ -1,0 +1,1 @@
+"""The json_in and json_out tools for drupe, and the JSON request-body processor."""
