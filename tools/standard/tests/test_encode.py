@@ -487,3 +487,23 @@ def test_response_encoder_methods() -> None:
     encoder.body = iter(["a"])
     assert encoder.encode_stream("utf-16")
     assert list(encoder.body) == ["a".encode("utf-16")]
+
+
+# -- charsets with a byte-order mark ---------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/chunks_text", "/generated"])
+@pytest.mark.parametrize("charset", ["utf-16", "utf-32"])
+def test_a_byte_order_mark_starts_the_body_once(client: Client, path: str, charset: str) -> None:
+    # Encoding chunk by chunk would put a byte-order mark before each chunk; the body must
+    # be one text, as decoding it whole shows.
+    class BOMPage(Page):
+        @drupe.expose
+        def chunks_text(self) -> list[str]:
+            return ["caf\u00e9", " \u20ac", "!"]
+
+    drupe.tree.mount(BOMPage(), "/", {"/": {"tools.encode.encoding": charset}})
+    reply = client.get(path)
+    expected = "caf\u00e9 \u20ac" + ("!" if path == "/chunks_text" else "")
+    assert reply.body.decode(charset) == expected
+    assert reply.body == expected.encode(charset)

@@ -45,6 +45,7 @@ Content-Type names), ``default_encoding`` is appended to it.
 from __future__ import annotations
 
 import codecs
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -136,26 +137,59 @@ def prepare_iter(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def _stateless(charset: str) -> bool:
+    """Whether ``charset`` encodes each chunk alone as it would the whole text.
+
+    UTF-16 and UTF-32 start with a byte-order mark, and stateful codecs (ISO-2022) shift
+    in and out of modes: those need one incremental encoder across a body's chunks.
+    """
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return True  # the encode call raises the LookupError where it is reported
+    return not name.startswith(("utf-16", "utf-32", "utf-7", "iso2022", "utf-8-sig", "hz"))
+
+
 class _StreamEncoder:
-    """Iterate ``iterator`` with its str chunks encoded; nested iterators are wrapped too."""
+    """Iterate ``iterator`` with its str chunks encoded; nested iterators are wrapped too.
 
-    __slots__ = ("_charset", "_errors", "_iterator")
+    Nested iterators share this one's encoder: their chunks are one text with it.
+    """
 
-    def __init__(self, iterator: Iterable[Any], charset: str = "utf-8", errors: str = "strict") -> None:
+    __slots__ = ("_charset", "_encoder", "_errors", "_finished", "_iterator")
+
+    def __init__(self, iterator: Iterable[Any], charset: str = "utf-8", errors: str = "strict",
+                 encoder: codecs.IncrementalEncoder | None = None) -> None:
         self._iterator = iter(iterator)
         self._charset = charset
         self._errors = errors
+        self._finished = False
+        if encoder is None and not _stateless(charset):
+            encoder = codecs.getincrementalencoder(charset)(errors)
+        self._encoder = encoder
 
     def __iter__(self) -> _StreamEncoder:
         return self
 
     def __next__(self) -> Any:
-        chunk = next(self._iterator)
+        try:
+            chunk = next(self._iterator)
+        except StopIteration:
+            tail = b""
+            if self._encoder is not None and not self._finished:
+                self._finished = True
+                tail = self._encoder.encode("", True)
+            if tail:
+                return tail
+            raise
         if isinstance(chunk, str):
+            if self._encoder is not None:
+                return self._encoder.encode(chunk)
             return chunk.encode(self._charset, self._errors)
         if is_iterator(chunk):
             # Left nested for the flatten tool, but encoded when it gets there.
-            return _StreamEncoder(chunk, self._charset, self._errors)
+            return _StreamEncoder(chunk, self._charset, self._errors, self._encoder)
         return chunk
 
     def close(self) -> None:
@@ -196,6 +230,8 @@ def _collect(body: Iterable[Any]) -> list[Any]:
 
 def _encode_chunks(chunks: list[Any], charset: str, errors: str) -> list[Any]:
     """``chunks`` with str encoded; raises LookupError / UnicodeEncodeError."""
+    if not _stateless(charset):
+        return list(_StreamEncoder(iter(chunks), charset, errors))
     return [chunk.encode(charset, errors) if type(chunk) is str else chunk for chunk in chunks]
 
 
@@ -418,7 +454,8 @@ def encode_body(body: Any, settings: EncodeSettings, attempted: set[str] | None 
     declared = _declared_charset(parameters) if separator else None
     header = _accept_charset(serving.request)
 
-    if not header and declared is None and settings.encoding is None and type(body) is list:
+    if (not header and declared is None and settings.encoding is None and type(body) is list
+            and _stateless(settings.default_encoding)):
         # PERF: the common case (see the module docstring), in one pass over the chunks.
         charset = settings.default_encoding
         errors = settings.errors
