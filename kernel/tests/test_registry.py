@@ -260,20 +260,21 @@ def test_duplicates_stop_the_engine_from_starting(fake_dists: FakeDistributions)
 def test_compat_names_may_come_from_several_distributions(fake_dists: FakeDistributions) -> None:
     first = unused_module_name("compat_a_")
     fake_dists.add("compat-a", {"drupe.compat": {"lib.xmlrpcutil": first}},
-                   {first: "def process_body():\n    return 'a'\n"})
+                   {first: "def probe_a():\n    return 'a'\n"})
     second = unused_module_name("compat_b_")
     fake_dists.add("compat-b", {"drupe.compat": {"lib.xmlrpcutil": second}},
-                   {second: "def respond(body):\n    return 'b:' + body\n"})
+                   {second: "def probe_b(body):\n    return 'b:' + body\n"})
+    # Names no real provider of lib.xmlrpcutil (drupe-dispatch-xmlrpc) defines.
     from drupe.lib import xmlrpcutil
 
     registry.check_duplicates()  # the compat group may repeat names
     try:
-        assert xmlrpcutil.process_body() == "a"
-        assert xmlrpcutil.respond("x") == "b:x"
+        assert xmlrpcutil.probe_a() == "a"
+        assert xmlrpcutil.probe_b("x") == "b:x"
         with pytest.raises(AttributeError, match="no attribute 'missing_name'"):
             xmlrpcutil.missing_name  # noqa: B018
     finally:
-        for name in ("process_body", "respond"):
+        for name in ("probe_a", "probe_b"):
             vars(xmlrpcutil).pop(name, None)
 
 

@@ -80,7 +80,7 @@ _known("drupe.dispatchers", "drupe-dispatch-routes", ["routes"])
 _known("drupe.dispatchers", "drupe-dispatch-xmlrpc", ["xmlrpc"])
 _known("drupe.engine", "drupe-process", [
     "signal_handler", "autoreload", "timeout_monitor", "thread_manager", "daemonizer",
-    "pidfile", "drop_privileges",
+    "pidfile", "drop_privileges", "health",
 ])
 _known("drupe.tools", "drupe-tool-standard", [
     "encode", "decode", "accept", "allow", "autovary", "err_redirect", "etags", "expires",
@@ -107,6 +107,7 @@ _known("drupe.compat", "drupe-tool-static", ["lib.static"])
 _known("drupe.compat", "drupe-tool-auth", ["lib.auth_basic", "lib.auth_digest"])
 _known("drupe.compat", "drupe-tool-json", ["lib.jsontools"])
 _known("drupe.compat", "drupe-tool-caching", ["lib.caching"])
+_known("drupe.compat", "drupe-dispatch-xmlrpc", ["lib.xmlrpcutil"])
 
 
 class PluginError(LookupError):

@@ -135,6 +135,11 @@ class Application:
             from drupe._registry import registry
 
             cls = registry.load("drupe.dispatchers", value, key=key)
+            # A dispatcher that cannot be built from its short name alone (it needs
+            # constructor arguments) says so, naming the key, through this classmethod.
+            from_short_name = getattr(cls, "from_short_name", None)
+            if from_short_name is not None:
+                return from_short_name(key)
             return cls()
         if isinstance(value, type):
             return value()
