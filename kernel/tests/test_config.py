@@ -427,7 +427,9 @@ def test_unrepr_calls_marked_callables() -> None:
     ("os.system('echo owned')", "calling os.system is not allowed"),
     ("eval('1 + 1')", "'eval' is not a value"),
     ("exec('x = 1')", "'exec' is not a value"),
-    ("__import__('os')", "'__import__' is not a value"),
+    ("__import__(name)", "takes a module name as a quoted string"),
+    ("__import__('os', open('/etc/passwd'))", "other arguments can only be"),
+    ("__import__('os', level=0)", "takes a module name as a quoted string"),
     ("open('/etc/passwd')", "'open' is not a value"),
     ("builtins.open('/etc/passwd')", "calling builtins.open is not allowed"),
     ("().__class__", "attribute '__class__' is not allowed"),
@@ -459,6 +461,14 @@ def test_unrepr_refusals(source: str, message: str) -> None:
     with pytest.raises(UnsafeConfigValue) as info:
         unrepr(source)
     assert message in str(info.value)
+
+
+def test_unrepr_dunder_import_names_a_module_as_a_dotted_name_would() -> None:
+    # CherryPy's config files write importable names this way; it imports what the dotted
+    # name "drupe.lib" would, and nothing else.
+    import drupe.lib.httputil
+
+    assert unrepr("__import__('drupe.lib', globals(), locals(), ['']).httputil") is drupe.lib.httputil
 
 
 def test_unrepr_refusal_has_no_side_effect(tmp_path: Path) -> None:

@@ -38,6 +38,10 @@ _STDLIB_ALLOWED = frozenset({
     "pathlib.PosixPath", "uuid.UUID", "ipaddress.ip_address", "ipaddress.ip_network",
     "ipaddress.IPv4Address", "ipaddress.IPv6Address", "ipaddress.IPv4Network",
     "ipaddress.IPv6Network", "collections.OrderedDict",
+    # os.path's string functions (config files build paths with them: CherryPy's did).
+    "posixpath.join", "posixpath.dirname", "posixpath.basename", "posixpath.abspath",
+    "posixpath.normpath", "posixpath.expanduser", "ntpath.join", "ntpath.dirname",
+    "ntpath.basename", "ntpath.abspath", "ntpath.normpath", "ntpath.expanduser",
 })
 _MAX_SEQUENCE = 1_000_000
 _MAX_EXPONENT = 256
@@ -124,7 +128,7 @@ def _check_callable(func: Any, label: str) -> None:
     raise UnsafeConfigValue(
         f"calling {label} is not allowed in config. Config may call classes from drupe and "
         "its installed plugins, a few value constructors (datetime.timedelta, re.compile, "
-        "pathlib.Path, ...) and anything marked with drupe.config_callable; mark your own "
+        "pathlib.Path, os.path.join, ...) and anything marked with drupe.config_callable; mark your own "
         "class or function with @drupe.config_callable to allow it"
     )
 
@@ -179,6 +183,24 @@ class _Evaluator:
                 "importable object"
             )
 
+    def _import(self, node: ast.Call) -> Any:
+        """``__import__("package.module", globals(), locals(), [...])``, as CherryPy's config
+        files write an importable name: the module, imported like any dotted name here.
+        Only a literal module name and the usual ignored arguments are accepted."""
+        args = node.args
+        if node.keywords or not args or not (
+                isinstance(args[0], ast.Constant) and isinstance(args[0].value, str)):
+            raise UnsafeConfigValue("__import__ takes a module name as a quoted string")
+        for extra in args[1:]:
+            ignorable = (
+                isinstance(extra, ast.Call) and isinstance(extra.func, ast.Name)
+                and extra.func.id in ("globals", "locals") and not extra.args
+            ) or isinstance(extra, (ast.List, ast.Tuple, ast.Constant))
+            if not ignorable:
+                raise UnsafeConfigValue("__import__'s other arguments can only be globals(), "
+                                        "locals(), a list of names and a level")
+        return _resolve_dotted(args[0].value)
+
     def visit_Attribute(self, node: ast.Attribute) -> Any:
         if node.attr.startswith("__"):
             raise UnsafeConfigValue(f"attribute {node.attr!r} is not allowed in config")
@@ -192,6 +214,8 @@ class _Evaluator:
             raise UnsafeConfigValue(f"{type(value).__name__} has no attribute {node.attr!r}")
 
     def visit_Call(self, node: ast.Call) -> Any:
+        if isinstance(node.func, ast.Name) and node.func.id == "__import__":
+            return self._import(node)
         func = self.eval(node.func)
         label = _dotted_name(node.func) or repr(func)
         _check_callable(func, label)

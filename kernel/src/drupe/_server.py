@@ -117,7 +117,7 @@ class ServerAdapter:
         self.interrupt = None
         if not self.httpserver:
             raise ValueError("No HTTP server has been created.")
-        if not os.environ.get("LISTEN_PID") and isinstance(self.bind_addr, tuple):
+        if not os.environ.get("LISTEN_PID") and isinstance(self.bind_addr, tuple) and not self._shares_port():
             host, port = self.bind_addr
             if port and port_is_open(host, port):
                 raise OSError(
@@ -133,6 +133,11 @@ class ServerAdapter:
         self.bus.log(f"Serving on {self.description}")
 
     start.priority = 75  # type: ignore[attr-defined]
+
+    def _shares_port(self) -> bool:
+        """True when the server listens with SO_REUSEPORT: other processes may hold the
+        same port, so "the port answers" says nothing about this server."""
+        return bool(getattr(self.httpserver, "reuse_port", False))
 
     def describe_short(self) -> str:
         if isinstance(self.bind_addr, tuple):
@@ -223,7 +228,7 @@ class ServerAdapter:
         self.httpserver.stop()
         if self._thread is not None:
             self._thread.join(timeout=Timeouts.free)
-        if isinstance(self.bind_addr, tuple) and not os.environ.get("LISTEN_PID"):
+        if isinstance(self.bind_addr, tuple) and not os.environ.get("LISTEN_PID") and not self._shares_port():
             wait_for_free_port(*bound)
         self.running = False
         self.bus.log(f"HTTP Server {self.httpserver} shut down")
@@ -265,8 +270,10 @@ SERVER_SETTINGS: dict[str, Any] = {
     "peercreds_resolve": False,
     "reverse_dns": False,
 }
+# Also CherryPy's test helper's flags (``using_apache``, ``using_wsgi``): attributes it sets on
+# the server and reads back, which no server acts on.
 _OTHER_NAMES = {"socket_host", "bind_addr", "httpserver", "bus", "interrupt", "running", "on",
-                "wsgi_app"}
+                "wsgi_app", "using_apache", "using_wsgi"}
 
 
 class Server(ServerAdapter):
