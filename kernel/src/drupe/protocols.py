@@ -58,6 +58,11 @@ class Dispatcher(Protocol):
     Called with the path relative to the application, it sets ``request.handler`` (a
     callable taking no arguments, or ``None``), ``request.config`` (the merged flat
     config for the path) and ``request.is_index``.
+
+    A short name in config (``request.dispatch = "method"``) makes an instance with no
+    arguments; a class that needs arguments defines the classmethod
+    ``from_short_name(key)``, which the kernel calls instead (with the config key) and
+    which may raise ``drupe.ConfigError`` saying an instance is required.
     """
 
     def __call__(self, path_info: str) -> None: ...
@@ -134,13 +139,16 @@ class BusPlugin(Protocol):
 class SessionStore(Protocol):
     """What the ``drupe.sessions`` group holds: a session class (``storage_type``).
 
-    A session is a dict-like object for one session id. ``setup(**options)`` is called
-    once per class with the tool's config. ``load()`` reads the data (or starts an empty
-    session for an unknown or expired id, taking a fresh id), ``save()`` writes it with
-    the expiry time, ``delete()`` removes it. ``acquire_lock()`` / ``release_lock()``
-    lock the id across threads (and processes, for shared stores), giving up after
-    ``lock_timeout``. ``clean_up()`` deletes expired sessions. ``generate_id()`` makes a
-    new id; ``validate_id(id)`` says whether a client-supplied id is well formed.
+    A session is a dict-like object for one session id (drupe-sessions' ``Session`` base
+    class implements this protocol; backends subclass it). ``setup(**options)`` is called
+    once per configured store and engine run with the backend's own ``tools.sessions.*``
+    options. Constructing a session validates the client's id (40 lowercase hex
+    characters) and replaces an unknown one with a fresh id; ``load()`` reads the data
+    lazily (an expired or undecodable session is empty), ``save()`` writes it with the
+    expiry time and releases the lock, ``delete()`` removes it. ``acquire_lock()`` /
+    ``release_lock()`` lock the id across threads (and processes, for shared stores),
+    giving up after ``lock_timeout`` seconds with ``LockTimeout`` (an ``HTTPError``
+    answered with 503 and ``Retry-After``). ``clean_up()`` deletes expired sessions.
     """
 
     id: str

@@ -3,19 +3,28 @@
 drupe's extension points have several implementations living in separate distributions:
 dispatchers (``drupe.dispatchers``), HTTP servers (``drupe.servers``) and session
 backends (``drupe.sessions``). Each contract is written down once, as a ``typing.Protocol``
-in ``drupe.protocols``, and will be *tested* once, here: an abstract pytest test class per
-contract whose tests use a single fixture naming the implementation under test. A
-distribution runs the whole suite against itself by subclassing the class in its own
-tests and providing that fixture — the pattern of LangChain's standard tests::
+in ``drupe.protocols``, and tested once, here: a pytest test class per contract whose
+tests use one fixture naming the implementation under test. A distribution runs the whole
+suite against itself by subclassing the class in its own tests and providing that
+fixture:
 
-    # sessions/file/tests/test_conformance.py (once the suite exists)
+- ``drupe_testing.conformance.dispatch.DispatcherConformance`` — fixture
+  ``conformance_app`` (an app built for the dispatcher under test);
+- ``drupe_testing.conformance.sessions`` — fixture ``session_config`` (the
+  ``tools.sessions.*`` settings selecting the backend under test);
+- ``drupe_testing.conformance.http_server`` / ``http_wire`` — raw-bytes HTTP/1.1 cases
+  against a server plugin, given a fixture with its address.
+
+For example::
+
+    # sessions/file/tests/test_conformance.py
     from drupe_testing.conformance.sessions import SessionBackendSuite
 
     class TestFileSessions(SessionBackendSuite):
         @pytest.fixture
-        def session_backend(self, tmp_path):
+        def session_config(self, tmp_path):
             return {"storage_type": "file", "storage_path": str(tmp_path)}
 
-The suites themselves arrive with the issues that define each contract's behaviour in
-detail; this package reserves their place and documents the pattern.
+Each module's docstring documents its fixture and how an implementation opts out of a
+check that does not apply to it (with a reason).
 """
