@@ -280,6 +280,11 @@ class Config(dict[str, Any]):
 
     def _apply(self, config: dict[str, Any]) -> None:
         config = dict(config["global"]) if isinstance(config.get("global"), dict) else dict(config)
+        # Path sections ({"/favicon.ico": {...}}) arrive here when an application's config
+        # is given to the global config too, as quickstart does (documentation 4.10): they
+        # belong to the application, and '/favicon' is no config namespace.
+        config = {key: value for key, value in config.items()
+                  if not (isinstance(key, str) and key.startswith("/") and isinstance(value, dict))}
         if "tools.staticdir.dir" in config:
             config["tools.staticdir.section"] = "global"
         which_env = config.get("environment")
