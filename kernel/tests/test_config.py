@@ -557,3 +557,11 @@ def test_reprconf_module_exposes_the_machinery() -> None:
     parser = reprconf.Parser()
     parser.read_string("[s]\nk = 1 + 1\n")
     assert parser.as_dict() == {"s": {"k": 2}}
+
+
+def test_global_config_leaves_path_sections_to_the_application() -> None:
+    # quickstart(root, "/", conf) gives the application's config to the global config too;
+    # its path sections belong to the application and are no global namespace.
+    drupe.config.update({"/favicon.ico": {"tools.staticfile.on": True}, "log.screen": False})
+    assert "/favicon.ico" not in drupe.config
+    assert drupe.config["log.screen"] is False
