@@ -117,6 +117,7 @@ class Bus:
         self._ordered: dict[str, list[Callable[..., Any]]] = {}
         self._state_lock = threading.Condition()
         self._exiting = False
+        self._exit_requested = False
         self._atexit_registered = False
 
     # -- subscriptions -----------------------------------------------------------------
@@ -237,10 +238,17 @@ class Bus:
                 self.stop()
             except Exception:
                 self.log("Error while stopping after a failed start:", level=40, traceback=True)
+            self._exit_if_requested()
             assert error is not None
             raise error
         self._set_state(states.STARTED)
         self.log("Bus STARTED")
+        self._exit_if_requested()
+
+    def _exit_if_requested(self) -> None:
+        if self._exit_requested:
+            self._exit_requested = False
+            self.exit()
 
     def stop(self) -> None:
         """Publish ``stop``; the bus ends in STOPPED."""
@@ -256,12 +264,23 @@ class Bus:
         """Stop, then publish ``exit``: the process is about to end (or re-exec).
 
         A second call while an exit is under way (a repeated SIGTERM, Ctrl-C during
-        shutdown) returns at once: the shutdown runs once.
+        shutdown) returns at once: the shutdown runs once. A call while the bus is STARTING
+        (a signal during start-up) is carried out when :meth:`start` returns.
         """
         with self._state_lock:
             if self._exiting:
                 return
-            self._exiting = True
+            deferred = self.state is states.STARTING
+            if deferred:
+                self._exit_requested = True
+            else:
+                self._exiting = True
+        if deferred:
+            # A signal handler runs in the main thread, usually inside start() itself:
+            # stopping now would run 'stop' while 'start' listeners are half done, and
+            # start() would then set STARTED on an exited bus. Exit once start() returns.
+            self.log("Exit requested while the bus is starting: exiting once it has started.")
+            return
         try:
             self._do_exit()
         finally:
@@ -370,7 +389,11 @@ class Bus:
                 limit = os.sysconf("SC_OPEN_MAX")
             except (ValueError, OSError):
                 limit = 1024
-        for fd in range(3, min(limit, 65536)):
+        # Sockets passed by a service manager (systemd socket activation: LISTEN_FDS
+        # descriptors from fd 3, for this pid) must reach the new process image.
+        passed = os.environ.get("LISTEN_FDS", "")
+        keep = int(passed) if passed.isdigit() and os.environ.get("LISTEN_PID") == str(os.getpid()) else 0
+        for fd in range(3 + keep, min(limit, 65536)):
             try:
                 os.set_inheritable(fd, False)
             except OSError:

@@ -18,6 +18,10 @@ ENGINE_PLUGINS = {
     "autoreload": drupe_process.Autoreloader,
     "timeout_monitor": drupe_process.TimeoutMonitor,
     "thread_manager": drupe_process.ThreadManager,
+    "daemonizer": drupe_process.Daemonizer,
+    "pidfile": drupe_process.PIDFile,
+    "drop_privileges": drupe_process.DropPrivileges,
+    "health": drupe_process.Health,
 }
 
 
@@ -97,7 +101,8 @@ def test_engine_plugin_attributes_are_set_from_config() -> None:
 
 
 @pytest.mark.parametrize("name", ["Monitor", "BackgroundTask", "PerpetualTimer", "SignalHandler",
-                                  "Autoreloader", "ThreadManager", "TimeoutMonitor"])
+                                  "Autoreloader", "ThreadManager", "TimeoutMonitor", "Daemonizer",
+                                  "PIDFile", "DropPrivileges"])
 def test_compat_module_names(name: str) -> None:
     assert getattr(plugins, name) is getattr(drupe_process, name)
 
@@ -106,4 +111,4 @@ def test_compat_module_keeps_the_kernel_names_and_cherrypys_timeout_monitor_name
     assert plugins.SimplePlugin is drupe.SimplePlugin
     assert plugins._TimeoutMonitor is drupe_process.TimeoutMonitor
     with pytest.raises(AttributeError):
-        plugins.Daemonizer  # noqa: B018 - a later issue
+        plugins.NoSuchPlugin  # noqa: B018

@@ -310,3 +310,14 @@ def test_engine_sighup_config_replaces_the_default_listener(spawn: Callable[...,
     output = child.output()
     assert "ENGINE Custom SIGHUP listener called." in output
     assert "SIGHUP received" not in output
+
+
+@pytest.mark.parametrize(("setting", "restarts"), [(True, True), (False, False)])
+def test_sighup_restarts_overrides_the_daemon_guess(bus: Any, setting: bool, restarts: bool) -> None:
+    handler = SignalHandler(bus)
+    handler.sighup_restarts = setting
+    bus.start()
+    handler.handle_SIGHUP()
+    assert bus.execv is restarts
+    assert bus.state is drupe.states.EXITING
+    bus.execv = False

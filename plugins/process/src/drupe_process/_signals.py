@@ -81,6 +81,10 @@ class SignalHandler:
         self._listeners: dict[str, Callable[..., Any]] = {}
         self._original_pid = os.getpid()
         self._original_ppid = os.getppid()
+        self.sighup_restarts: bool | None = None
+        """What SIGHUP does: ``None`` decides by :meth:`_is_daemonized` (CherryPy's rule),
+        ``True`` always restarts, ``False`` always exits. The ``drupe`` command sets it to
+        ``True`` when standard input is not a terminal (systemd, supervisord, ``-d``)."""
 
     # -- installing --------------------------------------------------------------------
 
@@ -194,10 +198,17 @@ class SignalHandler:
         return moved and not _stdin_is_tty()
 
     def handle_SIGHUP(self) -> None:
-        """Restart the process when it is daemonized; exit otherwise."""
-        if self._is_daemonized():
+        """Restart the process when it is daemonized (or ``sighup_restarts``); else exit."""
+        if self.sighup_restarts:
+            self.bus.log("SIGHUP received: restarting.")
+            self.bus.restart()
+        elif self.sighup_restarts is None and self._is_daemonized():
             self.bus.log("SIGHUP received while daemonized: restarting.")
             self.bus.restart()
+        elif self.sighup_restarts is False:
+            self.bus.log("SIGHUP received (engine.signal_handler.sighup_restarts is False): "
+                         "exiting.")
+            self.bus.exit()
         else:
             self.bus.log("SIGHUP received and the process is not daemonized: exiting.")
             self.bus.exit()

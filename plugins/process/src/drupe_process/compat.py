@@ -7,7 +7,10 @@ since any attribute found here becomes reachable through the facade.
 """
 
 from drupe_process._autoreload import Autoreloader
+from drupe_process._daemon import Daemonizer
 from drupe_process._monitor import Monitor
+from drupe_process._pidfile import PIDFile
+from drupe_process._privileges import DropPrivileges
 from drupe_process._signals import SignalHandler
 from drupe_process._tasks import BackgroundTask, PerpetualTimer
 from drupe_process._threads import ThreadManager
@@ -16,7 +19,10 @@ from drupe_process._timeouts import TimeoutMonitor, _TimeoutMonitor
 __all__ = [
     "Autoreloader",
     "BackgroundTask",
+    "Daemonizer",
+    "DropPrivileges",
     "Monitor",
+    "PIDFile",
     "PerpetualTimer",
     "SignalHandler",
     "ThreadManager",
