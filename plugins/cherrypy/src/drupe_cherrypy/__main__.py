@@ -13,7 +13,6 @@ from typing import NoReturn
 
 import drupe_cherrypy
 
-
 USAGE = "usage: python -m drupe_cherrypy [--real cherrypy.NAME=PATH]... (-m MODULE | SCRIPT) [ARGS...]"
 
 
