@@ -39,6 +39,25 @@ at shutdown). Set operations are atomic under the GIL, so neither needs a lock.
   connections than threads, or once the wait runs out, the connection goes back to the
   manager exactly as cheroot does it. A new connection arriving while every thread
   waits is delayed by at most that wait.
+
+Slow clients. A worker thread is held only by a connection that has something to read:
+
+* a new connection goes to a worker at once only if its first bytes are already there;
+  otherwise it waits in cheroot's selector, like an idle keep-alive connection, and is
+  closed after ``server.socket_timeout`` seconds of silence;
+* a request head that arrives in pieces is collected piece by piece, the connection
+  going back to the selector between them (``_connection``); :class:`ConnectionManager`
+  (cheroot's, extended) answers 408 to a parked connection whose head is not complete
+  ``server.header_timeout`` seconds after its first byte, or that stayed silent for
+  ``server.socket_timeout``;
+* a request body must keep up ``server.min_body_rate`` (``_body``).
+
+Overload. With ``server.accepted_queue_size`` set, a connection finding the queue of
+accepted connections full is handed to a helper thread, which waits up to
+``server.accepted_queue_timeout`` seconds for room and otherwise answers ``503 Service
+Unavailable`` with ``Retry-After: server.retry_after`` and closes it. (Cheroot waits for
+room in the selector thread itself, so no other connection is accepted or woken
+meanwhile, and its 503 carries no ``Retry-After``.)
 """
 
 from __future__ import annotations
@@ -47,6 +66,7 @@ import contextlib
 import errno
 import logging
 import os
+import queue
 import socket
 import stat
 import threading
@@ -55,19 +75,58 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import cheroot
-from cheroot.connections import ConnectionManager
+from cheroot import connections
 from cheroot.server import HTTPRequest, HTTPServer
 
 import drupe
 from drupe_server_cheroot._activation import FIRST_INHERITED_FD, ServerStartError, inherited_socket
-from drupe_server_cheroot._connection import DrupeHTTPConnection, DrupeHTTPRequest
+from drupe_server_cheroot._connection import DrupeHTTPConnection, DrupeHTTPRequest, discard_pending_input
 from drupe_server_cheroot._settings import OPTIONS, ServerConfig
 
-__all__ = ["ServerBase"]
+__all__ = ["ConnectionManager", "ServerBase"]
 
 # How long stop() waits for cheroot's helper thread (the one answering 503 when the
 # worker queue is full) after telling it to end; it ends as soon as it reads that.
 _HELPER_JOIN_TIMEOUT = 5.0
+
+# How often the 503 helper looks for room in a full queue of accepted connections.
+_ROOM_POLL_INTERVAL = 0.01
+
+# What the 503 helper is told to end with (cheroot's own sentinel is private).
+_HELPER_STOP = object()
+
+
+class ConnectionManager(connections.ConnectionManager):
+    """Cheroot's selector of idle connections, which also enforces the head deadline.
+
+    Cheroot closes a parked connection after ``server.socket_timeout`` seconds of
+    silence. One whose request head is incomplete is instead handed to a worker once
+    ``server.header_timeout`` seconds passed since its first byte (or after that same
+    silence), flagged ``head_expired``: the worker answers 408 without reading.
+    """
+
+    def _expire(self, threshold: float) -> None:
+        now = time.monotonic()
+        server = self.server
+        # Cheroot's selector wrapper (private, absent from its stubs).
+        selector: Any = self._selector  # type: ignore[attr-defined]
+        silent: list[tuple[int, Any]] = []
+        overdue: list[tuple[int, Any]] = []
+        for descriptor, conn in selector.connections:
+            if conn is server:
+                continue
+            deadline = getattr(conn, "head_deadline", None)
+            if deadline is not None and (deadline <= now or conn.last_used < threshold):
+                overdue.append((descriptor, conn))
+            elif conn.last_used < threshold:
+                silent.append((descriptor, conn))
+        for descriptor, conn in silent:
+            selector.unregister(descriptor)
+            conn.close()
+        for descriptor, conn in overdue:
+            selector.unregister(descriptor)
+            conn.head_expired = True
+            server.process_conn(conn)
 
 
 def _unix_socket_answers(path: str) -> bool:
@@ -104,6 +163,12 @@ class ServerBase(HTTPServer):
 
     bus: Any
     reverse_dns: bool
+    header_timeout: float
+    min_body_rate: int
+    max_request_line_size: int
+    max_request_header_count: int
+    retry_after: int
+    accepted_queue_timeout: float | None
 
     def _configure(self, settings: Any, config: ServerConfig, tls_adapter: Any) -> None:
         """Apply ``config`` to the cheroot attributes that the constructors do not take."""
@@ -121,7 +186,15 @@ class ServerBase(HTTPServer):
         self.nodelay = config.nodelay
         self.keep_alive_conn_limit = config.keep_alive_conn_limit  # type: ignore[assignment]
         self.keep_alive_wait = config.keep_alive_wait
+        self.header_timeout = config.header_timeout
+        self.min_body_rate = config.min_body_rate
+        self.max_request_line_size = config.max_request_line_size
+        self.max_request_header_count = config.max_request_header_count
+        self.retry_after = config.retry_after
+        self.accepted_queue_timeout = config.accepted_queue_timeout
         self.reverse_dns = config.reverse_dns
+        # Cheroot's helper reads its private queue and sentinel; ours gets its own queue.
+        self._refused: queue.Queue[Any] = queue.Queue()
         self.ssl_adapter = tls_adapter
         self.stats["Enabled"] = config.statistics
         self._bound: tuple[str, int] | str | None = None
@@ -151,18 +224,42 @@ class ServerBase(HTTPServer):
                 and len(self._open_connections) <= self.requests.min)
 
     def put_conn(self, conn: Any) -> None:
-        """A worker is done with ``conn`` for now: park it until its next request."""
-        if self.ready:
-            self._idle_connections.add(conn)
-            self._connections.put(conn)
-        else:
+        """A worker is done with ``conn`` for now: park it until it is readable again."""
+        if not self.ready:
             conn.close()
+            return
+        if not getattr(conn, "head_pending", False):
+            # A connection in the middle of a slow head is not an idle keep-alive one:
+            # it must not use up keep_alive_conn_limit.
+            self._idle_connections.add(conn)
+        pending = getattr(conn.socket, "pending", None)
+        if pending is not None and pending():
+            # TLS data already decrypted is invisible to the selector: serve it now.
+            self.process_conn(conn)
+            return
+        self._connections.put(conn)
 
     def process_conn(self, conn: Any) -> None:
-        """Hand ``conn`` (new, or back with a request) to the worker threads."""
+        """Hand ``conn`` (new, or back with a request) to the worker threads.
+
+        A new connection whose first bytes have not arrived yet waits in the selector
+        instead, holding no thread (see the module docstring). When the queue of
+        accepted connections is full, the connection goes to the 503 helper.
+        """
+        if getattr(conn, "fresh", False):
+            conn.fresh = False
+            if self.ready and not conn.has_pending_input():
+                self._connections.put(conn)
+                return
         self._idle_connections.discard(conn)
         self._open_connections.add(conn)
-        super().process_conn(conn)
+        try:
+            # The pool was built with no put timeout: this never blocks the selector.
+            self.requests.put(conn)
+        except queue.Full:
+            timeout = self.accepted_queue_timeout
+            deadline = None if timeout is None else time.monotonic() + timeout
+            self._refused.put((conn, deadline))
 
     def forget_connection(self, conn: Any) -> None:
         """``conn`` is being closed: it no longer counts as open or idle."""
@@ -333,18 +430,63 @@ class ServerBase(HTTPServer):
             self._socket_file_identity = (info.st_dev, info.st_ino)
 
     def _serve_unservicable(self) -> None:
-        # Cheroot starts this helper thread in serve() without keeping a handle on it;
-        # record it so that stop() can wait for it (no thread may outlive stop()).
+        """The helper thread for connections finding the accepted queue full.
+
+        Cheroot starts it in ``serve()`` (without keeping a handle on it: it is recorded
+        here so that ``stop()`` can wait for it). Each connection waits for room until
+        its deadline (``server.accepted_queue_timeout``), in arrival order, then is
+        answered 503 with ``Retry-After`` and closed.
+        """
         thread = threading.current_thread()
         thread.name = f"drupe-cheroot 503 responder {self._bound!r}"
         self._helper_threads.append(thread)
-        super()._serve_unservicable()  # type: ignore[misc]  # private, not in cheroot's stubs
+        while True:
+            item = self._refused.get()
+            if item is _HELPER_STOP:
+                return
+            conn, deadline = item
+            while self.ready:
+                try:
+                    self.requests.put(conn)
+                except queue.Full:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        break
+                    time.sleep(_ROOM_POLL_INTERVAL)
+                else:
+                    conn = None
+                    break
+            if conn is not None:
+                self._refuse_overloaded(conn)
+
+    def _refuse_overloaded(self, conn: Any) -> None:
+        """Answer 503 with ``Retry-After`` on ``conn`` and close it."""
+        message = b"The server is busy; try again later."
+        response = (
+            f"{self.protocol} 503 Service Unavailable\r\n"
+            f"Retry-After: {self.retry_after}\r\n"
+            f"Content-Length: {len(message)}\r\nContent-Type: text/plain\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode("ascii") + message
+        try:
+            conn.wfile.write(response)
+            with contextlib.suppress(OSError):
+                conn.socket.shutdown(socket.SHUT_WR)
+            discard_pending_input(conn.socket)
+        except OSError:
+            # Being polite failed; the client is gone.
+            pass
+        except Exception:
+            self.error_log("Could not answer 503 to a refused connection", level=logging.ERROR,
+                           traceback=True)
+        conn.close()
 
     # -- stopping ----------------------------------------------------------------------
 
     def stop(self) -> None:
         """Stop serving; return once the worker threads ended and the socket is closed."""
         was_serving = self.ready
+        if was_serving:
+            self._refused.put(_HELPER_STOP)
         super().stop()
         current = threading.current_thread()
         for thread in self._helper_threads:

@@ -254,8 +254,9 @@ class NativeServer(ServerBase):
             min=config.thread_pool,
             max=config.thread_pool_max,
             accepted_queue_size=config.accepted_queue_size,
-            # Cheroot's stubs say int; any number of seconds (or None) works.
-            accepted_queue_timeout=config.accepted_queue_timeout,  # type: ignore[arg-type]
+            # Never wait for room in the selector thread: a full queue goes to the 503
+            # helper, which waits server.accepted_queue_timeout (see _base).
+            accepted_queue_timeout=0,
         )
         self._configure(settings, config, tls_adapter)
         self.tree = tree

@@ -43,6 +43,22 @@ OPTIONS: Mapping[str, Any] = {
     # before handing the connection back to cheroot's selector (only while there are no
     # more open connections than worker threads); 0 hands it back at once, as cheroot does.
     "keep_alive_wait": 0.005,
+    # Slow clients. Seconds a request head (request line and headers) may take to arrive,
+    # counted from its first byte; a head still incomplete then is answered 408.
+    "header_timeout": 10,
+    # Bytes per second a request body must average once the application reads it, after an
+    # allowance of server.socket_timeout seconds; slower bodies are answered 408. 0: no
+    # minimum.
+    "min_body_rate": 500,
+    # Bytes allowed for the request line alone (414 beyond); 0: only the
+    # max_request_header_size limit applies.
+    "max_request_line_size": 16 * 1024,
+    # Header fields allowed in a request head, and trailer fields after a chunked body
+    # (431 beyond); 0: no limit.
+    "max_request_header_count": 100,
+    # Seconds a client answered 503 (the accepted-connection queue is full) is told to wait
+    # before trying again: the Retry-After header.
+    "retry_after": 5,
 }
 
 _PROTOCOLS = ("HTTP/1.0", "HTTP/1.1")
@@ -83,6 +99,11 @@ class ServerConfig:
     reuse_port: bool
     keep_alive_conn_limit: int | None
     keep_alive_wait: float
+    header_timeout: float
+    min_body_rate: int
+    max_request_line_size: int
+    max_request_header_count: int
+    retry_after: int
     bus: Any
 
     @property
@@ -305,5 +326,12 @@ def read_config(settings: Any) -> ServerConfig:
         reuse_port=reuse_port,
         keep_alive_conn_limit=keep_alive_limit,
         keep_alive_wait=reader.seconds("keep_alive_wait"),
+        header_timeout=reader.seconds("header_timeout", positive=True),
+        min_body_rate=reader.integer("min_body_rate", 0, meaning=" (bytes per second; 0 means no minimum)"),
+        max_request_line_size=reader.integer("max_request_line_size", 0,
+                                             meaning=" (0 means only max_request_header_size applies)"),
+        max_request_header_count=reader.integer("max_request_header_count", 0,
+                                                meaning=" (0 means no limit)"),
+        retry_after=reader.integer("retry_after", 0, meaning=" (seconds)"),
         bus=getattr(settings, "bus", None),
     )

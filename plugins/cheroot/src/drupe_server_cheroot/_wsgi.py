@@ -181,7 +181,8 @@ class WSGIGateway(Gateway):
         """Does this response carry a body (not HEAD, 1xx, 204, 205 or 304)?"""
         req = self.req
         code = int(req.status[:3])
-        return not (code < 200 or code in (204, 205, 304) or req.method == b"HEAD")
+        return not (code < 200 or code in (204, 205, 304) or req.method == b"HEAD"
+                    or getattr(req, "_no_body", False))
 
     def start_response(self, status: str, headers: list[tuple[str, str]],
                        exc_info: Any = None) -> Any:
@@ -301,7 +302,9 @@ class CherootServer(ServerBase, wsgi.Server):
             timeout=config.socket_timeout,  # type: ignore[arg-type]
             shutdown_timeout=config.shutdown_timeout,  # type: ignore[arg-type]
             accepted_queue_size=config.accepted_queue_size,
-            accepted_queue_timeout=config.accepted_queue_timeout,  # type: ignore[arg-type]
+            # Never wait for room in the selector thread: a full queue goes to the 503
+            # helper, which waits server.accepted_queue_timeout (see _base).
+            accepted_queue_timeout=0,
             peercreds_enabled=config.peercreds,
             peercreds_resolve_enabled=config.peercreds_resolve,
             reuse_port=config.reuse_port,
