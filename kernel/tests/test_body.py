@@ -214,15 +214,30 @@ def test_oversized_part_headers_are_a_400() -> None:
 def test_other_multipart_types_keep_their_parts() -> None:
     class App:
         @drupe.expose
-        def index(self) -> str:
-            parts = drupe.request.body.parts
-            return " ".join(f"{part.content_type.value}={part.fullvalue()}" for part in parts)
+        def index(self, parts: list[str]) -> str:
+            kept = drupe.request.body.parts
+            assert parts == [part.fullvalue() for part in kept]
+            return " ".join(f"{part.content_type.value}={part.fullvalue()}" for part in kept)
 
     mount(App())
     body = (b"--M\r\nContent-Type: text/plain\r\n\r\nfirst\r\n"
             b"--M\r\nContent-Type: text/html\r\n\r\n<b>second</b>\r\n--M--\r\n")
     assert post("/", body, "multipart/mixed; boundary=M").text == \
         "text/plain=first text/html=<b>second</b>"
+
+
+def test_other_multipart_types_pass_their_parts_as_parameters() -> None:
+    # As CherryPy does: unnamed parts as a list under `parts`, named ones under their name.
+    class App:
+        @drupe.expose
+        def index(self, parts: Any, note: str) -> str:
+            return repr((parts, note))
+
+    mount(App())
+    body = (b"--M\r\nContent-Type: text/plain\r\n\r\nfirst\r\n"
+            b"--M\r\nContent-Type: text/plain\r\nContent-Disposition: inline; name=note\r\n\r\n"
+            b"named\r\n--M--\r\n")
+    assert post("/", body, "multipart/mixed; boundary=M").text == repr(("first", "named"))
 
 
 # ---------------------------------------------------------------------------

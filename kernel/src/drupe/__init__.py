@@ -48,6 +48,12 @@ session = ThreadLocalProxy("session")
 
 
 def __getattr__(name: str) -> object:
+    if name in ("request", "response", "session"):
+        # Code written for CherryPy may ``del cherrypy.session`` (CherryPy's session tool
+        # then makes it again); the thread-local proxy comes back on the next access.
+        proxy = ThreadLocalProxy(name)
+        globals()[name] = proxy
+        return proxy
     # CherryPy's documentation reaches its private modules as attributes
     # (``cherrypy._cpconfig.environments``, ``cherrypy._cptools.Toolbox``): import the
     # compatibility module of that name on first access.

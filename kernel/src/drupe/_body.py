@@ -39,6 +39,7 @@ __all__ = [
     "SizedReader",
     "default_processors",
     "process_multipart",
+    "process_multipart_as_params",
     "process_multipart_form_data",
     "process_urlencoded",
 ]
@@ -59,19 +60,45 @@ def _merge_param(params: dict[str, Any], key: str, value: Any) -> None:
         params[key] = value
 
 
+def _form_field(data: bytes, charset: str) -> str:
+    return urllib.parse.unquote_to_bytes(data.replace(b"+", b" ")).decode(charset)
+
+
+def _parse_form(raw: bytes, charset: str, max_fields: int | None) -> list[tuple[str, str]]:
+    """The fields of an urlencoded body in ``charset``.
+
+    A body may be encoded two ways when the charset is not ASCII-compatible (UTF-16,
+    UTF-32): each name and value encoded on its own between ASCII ``&`` and ``=`` (what
+    ``urllib.parse.urlencode(..., encoding=...)`` and CherryPy's clients send, every piece
+    with its own BOM), or the whole text encoded at once. The first is tried first: for
+    an ASCII-compatible charset both read the same, and a whole-text UTF-16/32 body never
+    splits into decodable pieces (the pieces after a delimiter have an odd length). The
+    whole text is decoded only when it starts with a byte-order mark: almost any
+    even-length byte string "decodes" as UTF-16, so without one that would accept garbage.
+    """
+    fields = [field for field in raw.split(b"&") if field]
+    if max_fields is not None and len(fields) > max_fields:
+        raise ValueError("too many fields")
+    try:
+        pairs = []
+        for field in fields:
+            name, _, value = field.partition(b"=")
+            pairs.append((_form_field(name, charset), _form_field(value, charset)))
+        return pairs
+    except UnicodeDecodeError:
+        if not raw.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+            raise
+    return urllib.parse.parse_qsl(raw.decode(charset), keep_blank_values=True, errors="strict",
+                                  encoding=charset, max_num_fields=max_fields)
+
+
 def process_urlencoded(entity: Entity) -> None:
     """Parse an ``application/x-www-form-urlencoded`` body into ``entity.params``."""
     raw = entity.fullvalue_bytes()
     charsets = entity.charsets_to_try()
     for charset in charsets:
         try:
-            pairs = urllib.parse.parse_qsl(
-                raw.decode("latin-1") if charset is None else raw.decode(charset),
-                keep_blank_values=True,
-                errors="strict",
-                encoding=charset or "utf-8",
-                max_num_fields=entity.maxparams,
-            )
+            pairs = _parse_form(raw, charset or "latin-1", entity.maxparams)
         except (UnicodeDecodeError, LookupError):
             continue
         except ValueError:
@@ -111,6 +138,19 @@ def process_multipart_form_data(entity: Entity) -> None:
         value: Any = part if part.filename is not None else part.fullvalue()
         _merge_param(entity.params, part.name, value)
     entity.parts = kept
+
+
+def process_multipart_as_params(entity: Entity) -> None:
+    """``request.body``'s processor for ``multipart/*`` other than form-data.
+
+    The parts stay in ``entity.parts`` and also become parameters, as CherryPy passes
+    them: a named part under its name, unnamed parts as a list under ``parts``; text
+    values decoded, file parts as :class:`Part` objects.
+    """
+    process_multipart(entity)
+    for part in entity.parts:
+        value: Any = part if part.filename is not None else part.fullvalue()
+        _merge_param(entity.params, part.name or "parts", value)
 
 
 default_processors: dict[str, Callable[[Any], None]] = {
@@ -475,7 +515,10 @@ class _MultipartParser:
                 raise HTTPError(413, f"Too many multipart parts (the limit is {entity.maxparts}).")
             headers = self._read_headers()
             part = entity.part_class(None, headers, self.delimiter[2:])
-            part.attempt_charsets = list(entity.attempt_charsets)
+            # The part's own Content-Type charset first, then the body's list.
+            declared = part.content_type.params.get("charset")
+            part.attempt_charsets = ([declared] if declared else []) + [
+                charset for charset in entity.attempt_charsets if charset != declared]
             part._store(self._body_chunks())
             yield part
 
@@ -571,6 +614,8 @@ class RequestBody(Entity):
             self.attempt_charsets.append("ISO-8859-1")
         self.request_params: dict[str, Any] = {} if request_params is None else request_params
         self._raw_fp = fp
+        if self.processors.get("multipart") is process_multipart:
+            self.processors["multipart"] = process_multipart_as_params
 
     def process(self) -> None:
         """Read and parse the body, then merge its parameters into ``request.params``."""

@@ -105,8 +105,9 @@ def problems_for(app: Any = None, script_name: str = "") -> list[str]:
 def validate() -> None:
     """Raise ``ConfigError`` listing every config error of the mounted applications."""
     from drupe._registry import registry
-    from drupe._tree import Application, tree
+    from drupe._tree import Application, current
 
+    tree = current()
     registry.check_duplicates()
     problems: list[str] = []
     if not tree.apps:
@@ -143,9 +144,9 @@ class Checker:
         log(message, "CHECKER", severity=30)
 
     def _apps(self) -> Iterator[tuple[str, Any]]:
-        from drupe._tree import Application, tree
+        from drupe._tree import Application, current
 
-        for script_name, app in tree.apps.items():
+        for script_name, app in current().apps.items():
             if isinstance(app, Application):
                 yield script_name, app
 

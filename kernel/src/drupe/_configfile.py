@@ -12,6 +12,7 @@ import builtins
 import configparser
 import importlib
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,8 +60,9 @@ def _resolve_dotted(name: str) -> Any:
             raise UnsafeConfigValue(f"{name!r}: names starting with '__' are not allowed")
     # Config files written for CherryPy name its objects (``request.dispatch:
     # cherrypy.dispatch.MethodDispatcher()``); here they are drupe's, as ``import drupe as
-    # cherrypy`` makes them in code.
-    if parts[0] == "cherrypy":
+    # cherrypy`` makes them in code. With drupe-cherrypy's import alias on, ``cherrypy``
+    # already is drupe, and its ``cherrypy.*`` names (real packages included) resolve as is.
+    if parts[0] == "cherrypy" and getattr(sys.modules.get("cherrypy"), "__name__", None) != "drupe":
         parts[0] = "drupe"
     obj: Any = None
     index = len(parts)
@@ -225,15 +227,21 @@ class _Evaluator:
                 args.extend(self.eval(arg.value))
             else:
                 args.append(self.eval(arg))
+        # A keyword written out (``dict(foo=1, **defaults)``) wins over the same key coming
+        # from a ``**`` mapping, wherever each stands: config files use ``**`` for defaults.
         kwargs: dict[str, Any] = {}
+        explicit: set[str] = set()
         for keyword in node.keywords:
             value = self.eval(keyword.value)
             if keyword.arg is None:
                 if not isinstance(value, Mapping):
                     raise UnsafeConfigValue("** in a call needs a mapping")
-                kwargs.update(value)
+                for key, item in value.items():
+                    if key not in explicit:
+                        kwargs[key] = item
             else:
                 kwargs[keyword.arg] = value
+                explicit.add(keyword.arg)
         return func(*args, **kwargs)
 
     def visit_Subscript(self, node: ast.Subscript) -> Any:

@@ -1,3 +1,3 @@
 """``drupe._cplogging``: CherryPy's module path for the log managers."""
 
-from drupe._log import LogManager, WSGIErrorHandler
+from drupe._log import LazyRfc3339UtcTime, LogManager, WSGIErrorHandler

@@ -19,6 +19,7 @@ substituted value is HTML-escaped; tracebacks appear only when
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import urllib.parse
 from collections.abc import Iterator
@@ -165,15 +166,20 @@ def _quoteattr(value: str) -> str:
     return '"' + html.escape(value, quote=True) + '"'
 
 
+# Title-cased, as a HeaderMap stores its keys.
+_ENTITY_HEADERS = frozenset(name.title() for name in (
+    "Accept-Ranges", "Age", "ETag", "Location", "Retry-After", "Vary", "Content-Encoding",
+    "Content-Length", "Expires", "Content-Location", "Content-MD5", "Last-Modified"))
+
+
 def clean_headers(status: int) -> None:
     """Drop response headers that described the original entity, not an error page."""
     headers = serving.response.headers
-    for key in ("Accept-Ranges", "Age", "ETag", "Location", "Retry-After", "Vary",
-                "Content-Encoding", "Content-Length", "Expires", "Content-Location",
-                "Content-MD5", "Last-Modified"):
-        headers.pop(key, None)
-    if status != 416:
-        headers.pop("Content-Range", None)
+    # Look only at the keys present (usually a handful) instead of popping every entity
+    # header through the case-insensitive map.
+    for key in [key for key in headers if (name := str(key).title()) in _ENTITY_HEADERS
+                or (name == "Content-Range" and status != 416)]:
+        dict.pop(headers, key, None)
 
 
 class HTTPError(DrupeException):
@@ -257,6 +263,7 @@ pre { background: #f4f4f4; padding: 1em; overflow: auto; }
 """
 
 
+@functools.cache
 def _version() -> str:
     from drupe._version import __version__
 

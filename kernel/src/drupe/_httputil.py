@@ -126,7 +126,7 @@ class _ResponseCodes(dict[int, tuple[str, str]]):
 
 
 # PERF: the common statuses are known without importing http.HTTPStatus (an enum).
-response_codes = _ResponseCodes({
+_COMMON_CODES = {
     200: ("OK", "Request fulfilled, document follows"),
     301: ("Moved Permanently", "Object moved permanently -- see URI list"),
     302: ("Found", "Object moved temporarily -- see URI list"),
@@ -134,8 +134,12 @@ response_codes = _ResponseCodes({
     304: ("Not Modified", "Document has not changed since given time"),
     400: ("Bad Request", "Bad request syntax or unsupported method"),
     404: ("Not Found", "Nothing matches the given URI"),
-    500: ("Internal Server Error", "Server got itself in trouble"),
-})
+    # RFC 2616 §10.5.1's description (the stdlib's "Server got itself in trouble" says less).
+    500: ("Internal Server Error",
+          "The server encountered an unexpected condition which prevented it from fulfilling "
+          "the request."),
+}
+response_codes = _ResponseCodes(_COMMON_CODES)
 
 
 _valid_statuses: dict[Any, tuple[int, str, str]] = {}
@@ -165,8 +169,10 @@ def _check_status(status: Any) -> tuple[int, str, str]:
     reason: str | None
     if isinstance(status, int):
         code, reason = status, None
+    elif not isinstance(status, (str, bytes)):
+        raise ValueError(f"Illegal response status from server ({status!r} is non-numeric).")
     else:
-        text = status.decode("latin-1") if isinstance(status, bytes) else str(status)
+        text = status.decode("latin-1") if isinstance(status, bytes) else status
         code_part, _, reason_part = text.strip().partition(" ")
         reason = reason_part.strip() or None
         try:

@@ -57,7 +57,7 @@ def quickstart(root: Any = None, script_name: str = "", config: Any = None) -> N
     """
     if config:
         _config.config.update(config)
-    _tree.tree.mount(root, script_name, config)
+    _tree.current().mount(root, script_name, config)
     try:
         engine.signals.subscribe()
     except MissingPluginError:
@@ -88,7 +88,10 @@ def reset() -> None:
         engine.exit()
     engine.state = states.STOPPED
     engine.execv = False
+    _tree.current().apps.clear()
     _tree.tree.apps.clear()
+    # An application may have replaced drupe.tree; a fresh process has the original.
+    sys.modules["drupe"].tree = _tree.tree  # type: ignore[attr-defined]
 
     for name in list(engine.__dict__):
         if registry.has("drupe.engine", name):

@@ -26,7 +26,7 @@ from typing import Any
 
 from drupe._serving import serving
 
-__all__ = ["LogManager", "WSGIErrorHandler", "log"]
+__all__ = ["LazyRfc3339UtcTime", "LogManager", "WSGIErrorHandler", "log"]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _time_cache: tuple[int, str] = (-1, "")
@@ -48,19 +48,60 @@ def _log_time() -> str:
     return text
 
 
-def _utc_now() -> str:
-    import datetime
+class LazyRfc3339UtcTime:
+    """The current UTC time as RFC 3339 text (``2026-11-21T10:00:00.250000Z``), made by ``str()``.
 
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    The ``{z}`` atom of the access-log format. The fraction of a second is left out when it
+    is zero. ``drupe._cplogging.LazyRfc3339UtcTime`` (CherryPy's name) may be replaced to
+    change how ``{z}`` renders.
+    """
+
+    def __str__(self) -> str:
+        import datetime
+
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        return now.isoformat("T") + "Z"
+
+
+def _utc_now() -> Any:
+    compat = sys.modules.get("drupe._cplogging")
+    factory = getattr(compat, "LazyRfc3339UtcTime", LazyRfc3339UtcTime)
+    return factory()
 
 
 def _escape(value: Any) -> str:
+    """Access-log text: printable ASCII as is; anything else as Python escapes of its UTF-8.
+
+    The line stays plain ASCII whatever the client sent, so it cannot carry terminal
+    control sequences, forged line breaks or look-alike characters into the log.
+    """
     text = value if isinstance(value, str) else str(value)
-    if text.isprintable() and '"' not in text and "\\" not in text:
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
         return text
     escaped = repr(text.encode("utf-8"))[2:-1]
     # repr escapes backslashes and non-printables; quotes are left to us.
     return escaped.replace('"', '\\"')
+
+
+_fields_cache: dict[str, tuple[str, ...]] = {}
+
+
+def _format_fields(fmt: str) -> tuple[str, ...]:
+    """The atom names an access-log format uses (``{h} {s}`` -> ``("h", "s")``), cached."""
+    fields = _fields_cache.get(fmt)
+    if fields is None:
+        import string
+
+        names = []
+        for _, field, _, _ in string.Formatter().parse(fmt):
+            if field:
+                name = field.split(".", 1)[0].split("[", 1)[0]
+                if name not in names:
+                    names.append(name)
+        fields = tuple(names)
+        if len(_fields_cache) < 64:
+            _fields_cache[fmt] = fields
+    return fields
 
 
 class WSGIErrorHandler(logging.Handler):
@@ -135,24 +176,42 @@ class LogManager:
             status = status.decode("latin-1")
         status_text = "-" if not status else status.split(" ", 1)[0]
         headers_in = request.wsgi_environ if request.wsgi_environ is not None else {}
-        remote = request.remote
         out_length = dict.get(response.headers, "Content-Length", "")
-        atoms = {
-            "h": remote.name or remote.ip,
-            "l": "-",
-            "u": getattr(request, "login", None) or "-",
-            "t": self.time(),
-            "r": request.request_line,
-            "s": status_text,
-            "b": out_length if out_length not in ("", None) else "-",
-            "f": headers_in.get("HTTP_REFERER", ""),
-            "a": headers_in.get("HTTP_USER_AGENT", ""),
-            "o": headers_in.get("HTTP_HOST", "-"),
-            "i": request.unique_id,
-            "z": _utc_now(),
-        }
+        fmt = self.access_log_format
         try:
-            line = self.access_log_format.format(**{k: _escape(v) for k, v in atoms.items()})
+            # PERF: only the atoms the format names are computed (a request id or a UTC
+            # timestamp costs more than the rest of the line).
+            atoms: dict[str, str] = {}
+            for name in _format_fields(fmt):
+                if name == "h":
+                    remote = request.remote
+                    value: Any = remote.name or remote.ip
+                elif name == "l":
+                    value = "-"
+                elif name == "u":
+                    value = getattr(request, "login", None) or "-"
+                elif name == "t":
+                    value = self.time()
+                elif name == "r":
+                    value = request.request_line
+                elif name == "s":
+                    value = status_text
+                elif name == "b":
+                    value = out_length if out_length not in ("", None) else "-"
+                elif name == "f":
+                    value = headers_in.get("HTTP_REFERER", "")
+                elif name == "a":
+                    value = headers_in.get("HTTP_USER_AGENT", "")
+                elif name == "o":
+                    value = headers_in.get("HTTP_HOST", "-")
+                elif name == "i":
+                    value = request.unique_id
+                elif name == "z":
+                    value = _utc_now()
+                else:
+                    continue  # format() names the unknown atom in its KeyError
+                atoms[name] = _escape(value)
+            line = fmt.format(**atoms)
             self.access_log.log(logging.INFO, line)
         except Exception:
             self(traceback=True)

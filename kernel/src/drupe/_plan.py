@@ -338,7 +338,7 @@ def _check_arguments(tool: Any, namespace: str, tool_name: str, settings: dict[s
 
     check_settings = getattr(tool, "check_settings", None)
     target = getattr(tool, "callable", None)
-    if target is None or type(tool).__dict__.get("_skip_argument_check"):
+    if target is None or type(tool).__dict__.get("_skip_argument_check") or _reads_own_arguments(tool):
         if callable(check_settings):
             check_settings(dict(settings))
         return
@@ -359,6 +359,23 @@ def _check_arguments(tool: Any, namespace: str, tool_name: str, settings: dict[s
             )
     if callable(check_settings):
         check_settings(dict(settings))
+
+
+def _reads_own_arguments(tool: Any) -> bool:
+    """True for a Tool subclass from application code that overrides ``_setup``.
+
+    Such a ``_setup`` may take any argument from ``_merged_args()`` (CherryPy's own test
+    tools do), so the arguments cannot be checked against the tool's callable. drupe's own
+    tool distributions override ``_setup`` too, and keep the check. ``check_settings``
+    runs either way.
+    """
+    from drupe._tools import ErrorTool, HandlerTool, HandlerWrapperTool, Tool
+
+    owner = next((klass for klass in type(tool).__mro__ if "_setup" in klass.__dict__), None)
+    if owner is None or owner in (Tool, HandlerTool, HandlerWrapperTool, ErrorTool):
+        return False
+    package = (owner.__module__ or "").split(".", 1)[0]
+    return package != "drupe" and not package.startswith("drupe_")
 
 
 def _bind_observers(plan: Plan) -> None:

@@ -228,7 +228,9 @@ class ServerAdapter:
         self.httpserver.stop()
         if self._thread is not None:
             self._thread.join(timeout=Timeouts.free)
-        if isinstance(self.bind_addr, tuple) and not os.environ.get("LISTEN_PID") and not self._shares_port():
+        # What was bound, not what the settings say now: they may have changed while the
+        # server ran (socket_file set back to None, say).
+        if isinstance(bound, tuple) and not os.environ.get("LISTEN_PID") and not self._shares_port():
             wait_for_free_port(*bound)
         self.running = False
         self.bus.log(f"HTTP Server {self.httpserver} shut down")
@@ -390,9 +392,9 @@ class Server(ServerAdapter):
             self._check_settings(adapter_class)
             app = self.wsgi_app
             if app is None:
-                from drupe._tree import tree
+                from drupe._tree import current
 
-                app = tree
+                app = current()
             httpserver = adapter_class(self, app)
         elif isinstance(httpserver, str):
             from drupe._config import attributes

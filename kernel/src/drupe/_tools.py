@@ -239,6 +239,14 @@ class ErrorTool(Tool):
         serving.request.error_response = self._wrapper
 
 
+def is_tool(obj: Any) -> bool:
+    """A :class:`Tool`, or any object with a callable ``_setup`` (CherryPy does not require
+    tools to inherit from its Tool class: the toolbox only calls ``_setup()``)."""
+    if isinstance(obj, Tool):
+        return True
+    return not isinstance(obj, type) and callable(getattr(obj, "_setup", None))
+
+
 # Toolboxes created in this process, by namespace (the config namespace finds them).
 _toolboxes: weakref.WeakValueDictionary[str, Toolbox] = weakref.WeakValueDictionary()
 
@@ -280,8 +288,8 @@ class Toolbox:
     def get_tool(self, name: str, key: str | None = None) -> Tool:
         """The tool called ``name``; a clear error naming ``key`` when there is none."""
         tool = getattr(self, name, None)
-        if isinstance(tool, Tool):
-            return tool
+        if is_tool(tool):
+            return tool  # type: ignore[return-value]  # a duck-typed tool
         import difflib
 
         installed = self.tool_names()
@@ -295,7 +303,7 @@ class Toolbox:
 
     def tool_names(self) -> list[str]:
         """The names of the tools in this toolbox."""
-        return sorted(name for name, value in vars(self).items() if isinstance(value, Tool))
+        return sorted(name for name, value in vars(self).items() if is_tool(value))
 
     # A toolbox also works as a config-namespace handler (a context manager).
     def __enter__(self) -> Callable[[str, Any], None]:
@@ -335,12 +343,12 @@ class _DefaultToolbox(Toolbox):
 
     def get_tool(self, name: str, key: str | None = None) -> Tool:
         existing = vars(self).get(name)
-        if isinstance(existing, Tool):
-            return existing
+        if is_tool(existing):
+            return existing  # type: ignore[return-value]  # a duck-typed tool
         try:
             tool = registry.load("drupe.tools", name, key=key or f"tools.{name}.on")
         except MissingPluginError as exc:
-            in_process = [n for n, v in vars(self).items() if isinstance(v, Tool)]
+            in_process = [n for n, v in vars(self).items() if is_tool(v)]
             if in_process:
                 import difflib
 
@@ -381,11 +389,14 @@ tools = _DefaultToolbox("tools")
 def find_toolbox(namespace: str, app: Any = None) -> Toolbox | None:
     """The toolbox serving config namespace ``namespace`` for ``app``, or ``None``.
 
-    Looked up in order: ``app.toolboxes``, toolboxes created in this process, the
-    ``drupe.toolboxes`` entry points.
+    Looked up in order: ``app.toolboxes``, the application class's ``toolboxes`` (CherryPy
+    toolboxes register there: ``Application.toolboxes.update(cors=...)``), toolboxes
+    created in this process, the ``drupe.toolboxes`` entry points.
     """
     if app is not None:
         toolbox = app.toolboxes.get(namespace)
+        if toolbox is None:
+            toolbox = getattr(type(app), "toolboxes", {}).get(namespace)
         if toolbox is not None:
             return toolbox  # type: ignore[no-any-return]
     if namespace == "tools":

@@ -9,6 +9,7 @@ so several applications — and several trees — can coexist in one process.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -41,6 +42,9 @@ class Application:
     """A mounted application (``tree.mount`` returns one; it is also a WSGI callable)."""
 
     relative_urls: bool | str = False
+    # Toolboxes for every application (CherryPy's class attribute, which toolboxes such
+    # as cherrypy-cors update); each instance's own ``toolboxes`` is searched first.
+    toolboxes: dict[str, Any] = _Toolboxes()
     request_class: type[Request] = Request
     response_class: type[Response] = Response
 
@@ -297,13 +301,25 @@ class Tree:
 tree = Tree()
 
 
+def current() -> Tree:
+    """The tree the process serves: ``drupe.tree``, which an application may replace.
+
+    CherryPy applications (and CherryPy's own test helper) assign a fresh ``Tree()`` to
+    ``cherrypy.tree``; the default server, ``quickstart`` and the checker must then use
+    that one, not the tree this module created at import.
+    """
+    package = sys.modules.get("drupe")
+    current_tree = getattr(package, "tree", None)
+    return current_tree if isinstance(current_tree, Tree) else tree
+
+
 def _tree_namespace_handler(key: str, value: Any) -> None:
     """``tree.<name> = {script_name: wsgi_app}`` or an Application: graft/mount it."""
     if isinstance(value, dict):
         for script_name, app in value.items():
-            tree.graft(app, script_name)
+            current().graft(app, script_name)
     elif isinstance(value, Application):
-        tree.mount(value)
+        current().mount(value)
     else:
         raise ConfigError(
             f"Config key 'tree.{key}' must be a dict of {{script_name: wsgi_app}} or an "

@@ -135,8 +135,22 @@ def serve(app: Any, environ: dict[str, Any], start_response: StartResponse) -> I
         break
 
     body = response._body
+    header_list = response.header_list
+    # PERF: finalize() made every header a clean str pair; only hooks that ran after it
+    # (on_end_resource) can have added others, so the full check runs only then.
+    if not _plain_headers(header_list):
+        try:
+            header_list = wsgi_headers(header_list)
+        except (TypeError, ValueError):
+            from drupe._log import log
+
+            log("The response headers cannot be sent:", "HTTP", severity=40, traceback=True)
+            status, header_list, body = bare_error(
+                format_exc() if request.show_tracebacks else None)
+            response.status = status
+            response._body = body
     try:
-        start_response(response.status, response.header_list)
+        start_response(response.status, header_list)
     except BaseException:
         _release(request)
         raise
@@ -154,6 +168,44 @@ def serve(app: Any, environ: dict[str, Any], start_response: StartResponse) -> I
             serving.clear()
         return body
     return ClosingBody(body, request, response)
+
+
+def _plain_headers(header_list: Any) -> bool:
+    """True when every header is a pair of str without line breaks (what finalize() makes)."""
+    try:
+        for name, value in header_list:
+            if (type(name) is not str or type(value) is not str or ":" in name
+                    or "\n" in value or "\r" in value):
+                return False
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def wsgi_headers(header_list: Iterable[Any]) -> list[tuple[str, str]]:
+    """``response.header_list`` as PEP 3333 wants it: ``str`` names and values.
+
+    Code written for CherryPy appends ``bytes`` pairs (CherryPy's own type for the list);
+    they are decoded as latin-1. Anything else, or a line break in a value, is a
+    ``TypeError`` / ``ValueError`` naming the culprit.
+    """
+    result: list[tuple[str, str]] = []
+    for item in header_list:
+        try:
+            name, value = item
+        except (TypeError, ValueError):
+            raise TypeError(f"response.header_list holds {item!r}, not a (name, value) pair.") from None
+        pair = []
+        for role, text in (("name", name), ("value", value)):
+            if isinstance(text, bytes):
+                text = text.decode("latin-1")
+            elif not isinstance(text, str):
+                raise TypeError(f"response.header_list {role} {text!r} is neither str nor bytes.")
+            if "\r" in text or "\n" in text or (role == "name" and (not text or ":" in text)):
+                raise ValueError(f"response.header_list {role} {text!r} is not a valid header {role}.")
+            pair.append(text)
+        result.append((pair[0], pair[1]))
+    return result
 
 
 def _needs_close(request: Any) -> bool:

@@ -107,6 +107,49 @@ def test_real_packages_load_from_their_files(tmp_path: Path) -> None:
     assert result.stdout.strip() == str(package / "__init__.py")
 
 
+def test_real_packages_through_the_environment(tmp_path: Path) -> None:
+    package = tmp_path / "real" / "test"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("KIND = 'real'\n")
+    result = run("""
+        import cherrypy, cherrypy.test, drupe
+        assert cherrypy is drupe and cherrypy.test.KIND == "real"
+        print("ok")
+    """, tmp_path, env={"DRUPE_CHERRYPY": "1", "DRUPE_CHERRYPY_REAL": f"cherrypy.test={package}"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_a_malformed_real_entry_leaves_the_alias_off_and_says_why(tmp_path: Path) -> None:
+    result = run("""
+        import importlib.util
+        print(importlib.util.find_spec("cherrypy") is None)
+    """, tmp_path, env={"DRUPE_CHERRYPY": "1", "DRUPE_CHERRYPY_REAL": "test=/somewhere"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+    assert "DRUPE_CHERRYPY_REAL" in result.stderr
+    assert "'test=/somewhere'" in result.stderr
+
+
+def test_child_processes_inherit_the_alias(tmp_path: Path) -> None:
+    # A CherryPy program that starts `python -m cherrypy ...` or re-executes itself must
+    # get drupe there too, with the same real packages.
+    package = tmp_path / "real" / "test"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("KIND = 'real'\n")
+    result = run("""
+        import subprocess, sys
+        child = subprocess.run(
+            [sys.executable, "-c",
+             "import cherrypy, cherrypy.test, drupe; "
+             "print(cherrypy is drupe, cherrypy.test.KIND)"],
+            capture_output=True, text=True, check=False)
+        print(child.stdout.strip() or child.stderr)
+    """, tmp_path, f"--real=cherrypy.test={package}", via_module=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True real"
+
+
 @pytest.mark.parametrize("how", ["package", "distribution"])
 def test_it_refuses_when_the_real_cherrypy_is_installed(tmp_path: Path, how: str) -> None:
     site = tmp_path / "site"

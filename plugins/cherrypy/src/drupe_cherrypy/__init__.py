@@ -31,10 +31,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from types import ModuleType
 
-__all__ = ["AliasError", "install", "installed", "uninstall"]
+__all__ = ["AliasError", "export_to_children", "install", "installed", "parse_real", "uninstall"]
 
 ALIAS = "cherrypy"
 TARGET = "drupe"
+ENV_ON = "DRUPE_CHERRYPY"
+ENV_REAL = "DRUPE_CHERRYPY_REAL"
 
 
 class AliasError(ImportError):
@@ -155,6 +157,39 @@ def install(real: Mapping[str, str] | None = None) -> None:
         sys.meta_path.remove(_finder)
     _finder = _AliasFinder(real or {})
     sys.meta_path.insert(0, _finder)
+
+
+def parse_real(text: str) -> dict[str, str]:
+    """``cherrypy.NAME=PATH`` entries separated by ``os.pathsep`` -> ``{NAME: PATH}``.
+
+    The format of ``DRUPE_CHERRYPY_REAL``. Raises ``ValueError`` naming a malformed entry.
+    """
+    real: dict[str, str] = {}
+    for entry in text.split(os.pathsep):
+        if not entry.strip():
+            continue
+        name, sep, path = entry.partition("=")
+        name = name.strip()
+        if not sep or not name.startswith(ALIAS + ".") or not path:
+            raise ValueError(f"{ENV_REAL}: expected cherrypy.NAME=PATH entries separated by "
+                             f"{os.pathsep!r}, not {entry!r}")
+        real[name] = path
+    return real
+
+
+def export_to_children(real: Mapping[str, str] | None = None) -> None:
+    """Set ``DRUPE_CHERRYPY=1`` (and ``DRUPE_CHERRYPY_REAL`` for ``real``) in ``os.environ``.
+
+    Python processes this one starts then run with the same alias, through the ``.pth``
+    file: a program that re-executes itself (the autoreloader, a daemonizer) or starts
+    ``python -m cherrypy`` keeps getting drupe.
+    """
+    os.environ[ENV_ON] = "1"
+    if real:
+        os.environ[ENV_REAL] = os.pathsep.join(
+            f"{name}={os.path.abspath(path)}" for name, path in real.items())
+    else:
+        os.environ.pop(ENV_REAL, None)
 
 
 def uninstall() -> None:

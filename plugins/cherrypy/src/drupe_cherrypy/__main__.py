@@ -1,7 +1,9 @@
 """``python -m drupe_cherrypy [--real NAME=PATH]... (-m MODULE | SCRIPT) [ARGS...]``.
 
 Runs a script or module, as ``python`` would, with ``import cherrypy`` aliased to drupe.
-``--real cherrypy.test=PATH`` loads that package from its real files instead.
+``--real cherrypy.test=PATH`` loads that package from its real files instead. Python
+processes the program starts inherit the alias (``DRUPE_CHERRYPY=1`` and
+``DRUPE_CHERRYPY_REAL`` are set in its environment).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
         drupe_cherrypy.install(real)
     except drupe_cherrypy.AliasError as exc:
         _fail(str(exc))
+    # Python processes the program starts (a re-exec, `python -m cherrypy`) get the alias too.
+    drupe_cherrypy.export_to_children(real)
     if module is not None:
         sys.argv = [module, *args]
         runpy.run_module(module, run_name="__main__", alter_sys=True)
