@@ -11,8 +11,9 @@ Lifecycle of a server object (the kernel's ``drupe.Server`` drives it from the b
       serve()                 accept and dispatch connections until stop()
     stop()                    from another thread: stop accepting, close the socket and
                               the idle connections, end the worker threads (waiting up to
-                              server.shutdown_timeout for requests in progress), remove the
-                              UNIX socket file we created; returns when all of that is done
+                              server.shutdown_timeout for requests in progress, then shutting
+                              their connections: ``_pool``), remove the UNIX socket file we
+                              created; returns when all of that is done
 
 Cheroot's ``prepare()`` is replaced rather than extended: it takes fd 3 whenever
 ``LISTEN_PID`` is set at all (even in a child process the variable leaked into), it
@@ -81,6 +82,7 @@ from cheroot.server import HTTPRequest, HTTPServer
 import drupe
 from drupe_server_cheroot._activation import FIRST_INHERITED_FD, ServerStartError, inherited_socket
 from drupe_server_cheroot._connection import DrupeHTTPConnection, DrupeHTTPRequest, discard_pending_input
+from drupe_server_cheroot._pool import WorkerPool
 from drupe_server_cheroot._settings import OPTIONS, ServerConfig
 
 __all__ = ["ConnectionManager", "ServerBase"]
@@ -193,6 +195,17 @@ class ServerBase(HTTPServer):
         self.retry_after = config.retry_after
         self.accepted_queue_timeout = config.accepted_queue_timeout
         self.reverse_dns = config.reverse_dns
+        # The constructors' pools are cheroot's own; this one keeps to shutdown_timeout (and
+        # takes the accepted-connection queue settings, which HTTPServer's ignores).
+        self.requests = WorkerPool(
+            self,
+            min=config.thread_pool,
+            max=config.thread_pool_max,
+            accepted_queue_size=config.accepted_queue_size,
+            # Never wait for room in the selector thread: a full queue goes to the 503
+            # helper, which waits server.accepted_queue_timeout.
+            accepted_queue_timeout=0,
+        )
         # Cheroot's helper reads its private queue and sentinel; ours gets its own queue.
         self._refused: queue.Queue[Any] = queue.Queue()
         self.ssl_adapter = tls_adapter

@@ -25,7 +25,6 @@ import io
 from typing import Any
 
 from cheroot.server import Gateway, HTTPServer
-from cheroot.workers.threadpool import ThreadPool
 
 import drupe
 from drupe.lib.httputil import Host
@@ -248,16 +247,7 @@ class NativeServer(ServerBase):
             peercreds_resolve_enabled=config.peercreds_resolve,
             reuse_port=config.reuse_port,
         )
-        # The base constructor's pool ignores the accepted-connection queue settings.
-        self.requests = ThreadPool(
-            self,
-            min=config.thread_pool,
-            max=config.thread_pool_max,
-            accepted_queue_size=config.accepted_queue_size,
-            # Never wait for room in the selector thread: a full queue goes to the 503
-            # helper, which waits server.accepted_queue_timeout (see _base).
-            accepted_queue_timeout=0,
-        )
+        # _configure replaces the base constructor's pool (see _base and _pool).
         self._configure(settings, config, tls_adapter)
         self.tree = tree
         self.local_host = Host("", 0, config.server_name or "")
