@@ -11,7 +11,6 @@ of the backend's engines, and must leave no thread behind.
 
 from __future__ import annotations
 
-import http.client
 import secrets
 import threading
 import time
@@ -24,56 +23,8 @@ import sqlalchemy as sa
 
 import drupe
 from drupe_session_sqlalchemy import SQLSession
+from drupe_testing import sessionkit
 from drupe_testing.services import ServiceUnavailable, postgresql_url
-
-COUNTER_APP = '''
-import json, os, sys
-import drupe
-
-class Root:
-    @drupe.expose
-    def index(self):
-        count = drupe.session.get("count", 0) + 1
-        drupe.session["count"] = count
-        return str(count)
-
-    @drupe.expose
-    def read(self):
-        return str(drupe.session.get("count", 0))
-
-    @drupe.expose
-    def pid(self):
-        return str(os.getpid())
-
-port, config = int(sys.argv[1]), json.loads(sys.argv[2])
-drupe.config.update({"server.socket_host": "127.0.0.1", "server.socket_port": port,
-                     "log.screen": False, "log.error_file": sys.argv[0] + f".{port}.errors"})
-if drupe.registry.has("drupe.engine", "autoreload"):
-    # Other files of the workspace may change during the test: no restarts mid-request.
-    drupe.config.update({"engine.autoreload.on": False})
-drupe.tree.mount(Root(), "/", {"/": {"tools.sessions.on": True, **config}})
-drupe.engine.start()
-drupe.engine.block()
-'''
-
-
-class Counter:
-    """The counter application: ``/`` adds one to the session's count and returns it."""
-
-    @drupe.expose
-    def index(self) -> str:
-        count = drupe.session.get("count", 0) + 1
-        drupe.session["count"] = count
-        return str(count)
-
-    @drupe.expose
-    def read(self) -> str:
-        return str(drupe.session.get("count", 0))
-
-    @drupe.expose
-    def store(self, value: str = "") -> str:
-        drupe.session["value"] = value
-        return "stored"
 
 
 @pytest.fixture(autouse=True)
@@ -94,72 +45,26 @@ def clean_drupe(drupe_reset: None) -> Iterator[None]:
 @pytest.fixture
 def mount_counter() -> Callable[..., drupe.Application]:
     """``mount_counter(**tools_sessions_options)``: the counter app at ``/`` with sessions on."""
-
-    def mount(**options: Any) -> drupe.Application:
-        config = {"tools.sessions.on": True}
-        config.update({f"tools.sessions.{key}": value for key, value in options.items()})
-        return drupe.tree.mount(Counter(), "/", {"/": config})
-
-    return mount
-
-
-def _get(port: int, path: str, cookie: str | None = None) -> tuple[int, str, str | None]:
-    """One GET over a new connection: status, body text and the session cookie sent back."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
-        response = connection.getresponse()
-        body = response.read().decode("utf-8", "replace")
-        set_cookie = response.getheader("Set-Cookie")
-        sent = set_cookie.split(";", 1)[0] if set_cookie else None
-        return response.status, body, sent
-    finally:
-        connection.close()
-
-
-def _hammer(ports: list[int], cookie: str, threads: int = 20, per_thread: int = 25) -> list[str]:
-    """``threads`` threads each GET ``/`` ``per_thread`` times (spread over ``ports``).
-
-    Returns the problems seen (non-200 answers, exceptions); an empty list is success.
-    """
-    problems: list[str] = []
-
-    def work(number: int) -> None:
-        for i in range(per_thread):
-            port = ports[(number + i) % len(ports)]
-            try:
-                status, body, _ = _get(port, "/", cookie)
-            except Exception as exc:
-                problems.append(repr(exc))
-                continue
-            if status != 200:
-                problems.append(f"{status}: {body[:200]}")
-
-    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(120)
-    return problems
+    return sessionkit.mount_counter
 
 
 @pytest.fixture
 def get() -> Callable[..., tuple[int, str, str | None]]:
     """``get(port, path, cookie=None)`` -> (status, body, ``name=value`` of Set-Cookie)."""
-    return _get
+    return sessionkit.get_once
 
 
 @pytest.fixture
 def hammer() -> Callable[..., list[str]]:
     """``hammer(ports, cookie, threads=20, per_thread=25)`` -> the problems seen."""
-    return _hammer
+    return sessionkit.hammer
 
 
 @pytest.fixture
 def counter_script(tmp_path: Path) -> Path:
     """The counter application as a program: ``python counter.py <port> <config json>``."""
     path = tmp_path / "counter.py"
-    path.write_text(COUNTER_APP, encoding="utf-8")
+    path.write_text(sessionkit.COUNTER_APP, encoding="utf-8")
     return path
 
 
