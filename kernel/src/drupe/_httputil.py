@@ -22,6 +22,7 @@ from typing import Any
 __all__ = [
     "AcceptElement",
     "CaseInsensitiveDict",
+    "EntityTag",
     "HTTPDate",
     "HeaderElement",
     "HeaderMap",
@@ -32,6 +33,7 @@ __all__ = [
     "get_ranges",
     "header_elements",
     "is_token",
+    "parse_entity_tags",
     "parse_http_date",
     "parse_query_string",
     "protocol_from_http",
@@ -722,3 +724,57 @@ def get_ranges(
 def as_mapping(value: Mapping[str, Any] | None) -> dict[str, Any]:
     """A fresh dict from an optional mapping."""
     return dict(value) if value else {}
+
+
+# ---------------------------------------------------------------------------
+# Entity tags (RFC 9110 §8.8.3), for the tools that validate conditional requests
+
+
+_ENTITY_TAG = re.compile(r'(W/)?"([^"]*)"')
+
+
+class EntityTag:
+    """An entity tag: its opaque part and whether it is weak (``W/"..."``)."""
+
+    __slots__ = ("opaque", "weak")
+
+    def __init__(self, opaque: str, weak: bool = False) -> None:
+        self.opaque = opaque
+        self.weak = weak
+
+    @classmethod
+    def parse(cls, text: str) -> EntityTag:
+        """Read one tag. Unquoted text (which some applications and clients send) is taken
+        whole, as a strong tag."""
+        text = text.strip()
+        match = _ENTITY_TAG.fullmatch(text)
+        if match is None:
+            return cls(text)
+        return cls(match.group(2), bool(match.group(1)))
+
+    def strong_match(self, other: EntityTag) -> bool:
+        """RFC 9110 strong comparison: neither is weak and the opaque parts are equal."""
+        return not self.weak and not other.weak and self.opaque == other.opaque
+
+    def weak_match(self, other: EntityTag) -> bool:
+        """RFC 9110 weak comparison: the opaque parts are equal."""
+        return self.opaque == other.opaque
+
+    def __str__(self) -> str:
+        return f'W/"{self.opaque}"' if self.weak else f'"{self.opaque}"'
+
+    def __repr__(self) -> str:
+        return f"EntityTag({self})"
+
+
+def parse_entity_tags(value: str) -> tuple[bool, list[EntityTag]]:
+    """An ``If-Match`` / ``If-None-Match`` value: ``(is_star, tags)``.
+
+    ``*`` alone means any current representation; a ``*`` inside a list of tags (which
+    the grammar does not allow) is ignored.
+    """
+    items = [item.strip() for item in split_outside_quotes(value)]
+    items = [item for item in items if item]
+    if items == ["*"]:
+        return True, []
+    return False, [EntityTag.parse(item) for item in items if item != "*"]

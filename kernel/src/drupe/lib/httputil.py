@@ -4,6 +4,7 @@ from drupe._httputil import *  # noqa: F403
 from drupe._httputil import (
     AcceptElement,
     CaseInsensitiveDict,
+    EntityTag,
     HeaderElement,
     HeaderMap,
     Host,
@@ -14,6 +15,7 @@ from drupe._httputil import (
     get_ranges,
     header_elements,
     is_token,
+    parse_entity_tags,
     parse_http_date,
     parse_query_string,
     protocol_from_http,

@@ -42,8 +42,7 @@ import re
 from typing import Any
 
 import drupe
-from drupe.lib.httputil import HTTPDate, parse_http_date, valid_status
-from drupe_tool_standard._negotiation import split_list
+from drupe.lib.httputil import EntityTag, HTTPDate, parse_entity_tags, parse_http_date, valid_status
 
 __all__ = [
     "EntityTag",
@@ -55,51 +54,8 @@ __all__ = [
     "validate_since",
 ]
 
-_TAG = re.compile(r'(W/)?"([^"]*)"')
-
 # 28 Jan 2007, CherryPy's "long ago": a date in the past that every cache understands.
 EXPIRED = 1169942400.0
-
-
-class EntityTag:
-    """An entity tag: its opaque part and whether it is weak (``W/"..."``)."""
-
-    __slots__ = ("opaque", "weak")
-
-    def __init__(self, opaque: str, weak: bool = False) -> None:
-        self.opaque = opaque
-        self.weak = weak
-
-    @classmethod
-    def parse(cls, text: str) -> EntityTag:
-        """Read one tag. Unquoted text (which some applications send) is taken whole."""
-        text = text.strip()
-        match = _TAG.fullmatch(text)
-        if match is None:
-            return cls(text)
-        return cls(match.group(2), bool(match.group(1)))
-
-    def strong_match(self, other: EntityTag) -> bool:
-        """RFC 9110 strong comparison: neither is weak and the opaque parts are equal."""
-        return not self.weak and not other.weak and self.opaque == other.opaque
-
-    def weak_match(self, other: EntityTag) -> bool:
-        """RFC 9110 weak comparison: the opaque parts are equal."""
-        return self.opaque == other.opaque
-
-    def __str__(self) -> str:
-        return ('W/"%s"' if self.weak else '"%s"') % self.opaque
-
-    def __repr__(self) -> str:
-        return f"EntityTag({self})"
-
-
-def parse_entity_tags(value: str) -> tuple[bool, list[EntityTag]]:
-    """An If-Match / If-None-Match value: ``(is_star, tags)``."""
-    items = [item for item in split_list(value) if item]
-    if items == ["*"]:
-        return True, []
-    return False, [EntityTag.parse(item) for item in items if item != "*"]
 
 
 def _status_code(status: Any) -> int:

@@ -28,51 +28,10 @@ import re
 from typing import Any
 
 import drupe
-from drupe.lib.httputil import HTTPDate, parse_http_date, split_outside_quotes
+from drupe.lib.httputil import EntityTag, HTTPDate, parse_http_date
+from drupe.lib.httputil import parse_entity_tags as parse_tags
 
 __all__ = ["EntityTag", "Validators", "evaluate_preconditions", "if_range_allows", "parse_tags"]
-
-_TAG = re.compile(r'(W/)?"([^"]*)"')
-
-
-class EntityTag:
-    """An entity tag: its opaque part and whether it is weak."""
-
-    __slots__ = ("opaque", "weak")
-
-    def __init__(self, opaque: str, weak: bool = False) -> None:
-        self.opaque = opaque
-        self.weak = weak
-
-    @classmethod
-    def parse(cls, text: str) -> EntityTag:
-        """One tag; unquoted text (some clients send it) is taken whole, as a strong tag."""
-        text = text.strip()
-        match = _TAG.fullmatch(text)
-        if match is None:
-            return cls(text)
-        return cls(match.group(2), bool(match.group(1)))
-
-    def strong_match(self, other: EntityTag) -> bool:
-        return not self.weak and not other.weak and self.opaque == other.opaque
-
-    def weak_match(self, other: EntityTag) -> bool:
-        return self.opaque == other.opaque
-
-    def __str__(self) -> str:
-        return f'W/"{self.opaque}"' if self.weak else f'"{self.opaque}"'
-
-    def __repr__(self) -> str:
-        return f"EntityTag({self})"
-
-
-def parse_tags(value: str) -> tuple[bool, list[EntityTag]]:
-    """An If-Match / If-None-Match value: ``(is_star, tags)``."""
-    items = [item.strip() for item in split_outside_quotes(value) if item.strip()]
-    if "*" in items:
-        return True, []
-    return False, [EntityTag.parse(item) for item in items]
-
 
 class Validators:
     """What a response can be validated with: ``Last-Modified`` seconds and an ETag."""
