@@ -23,10 +23,18 @@ import sys
 import time
 
 
-def _worker(host: str, port: int, target: str, connections: int, duration: float,
+def build_request(host: str, port: int, target: str, method: str = "GET",
+                  headers: list[tuple[str, str]] | None = None, body: bytes = b"") -> bytes:
+    """The bytes of one HTTP/1.1 request (sent again and again on each connection)."""
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}:{port}", "User-Agent: bench-loadgen",
+             "Accept: */*", *(f"{name}: {value}" for name, value in headers or ())]
+    if body or method in ("POST", "PUT", "PATCH"):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def _worker(host: str, port: int, request: bytes, connections: int, duration: float,
             start_at: float, queue: multiprocessing.Queue) -> None:
-    request = (f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-               "User-Agent: bench-loadgen\r\nAccept: */*\r\n\r\n").encode("latin-1")
     selector = selectors.DefaultSelector()
     state: dict[socket.socket, list] = {}
     errors = {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}
@@ -122,7 +130,16 @@ def main() -> None:
     parser.add_argument("-c", "--connections", type=int, default=10)
     parser.add_argument("-d", "--duration", type=float, default=10.0)
     parser.add_argument("--procs", type=int, default=1)
+    parser.add_argument("--method", default="GET")
+    parser.add_argument("--header", action="append", default=[], help="'Name: value' (repeatable)")
+    parser.add_argument("--body-file", help="send this file's bytes as the request body")
     args = parser.parse_args()
+    body = b""
+    if args.body_file:
+        with open(args.body_file, "rb") as f:
+            body = f.read()
+    headers = [tuple(part.strip() for part in h.split(":", 1)) for h in args.header]
+    request = build_request(args.host, args.port, args.target, args.method, headers, body)  # type: ignore[arg-type]
     procs = max(1, min(args.procs, args.connections))
     queue: multiprocessing.Queue = multiprocessing.Queue()
     start_at = time.time() + 0.2
@@ -130,7 +147,7 @@ def main() -> None:
     for index in range(procs):
         share = args.connections // procs + (1 if index < args.connections % procs else 0)
         proc = multiprocessing.Process(target=_worker, args=(
-            args.host, args.port, args.target, share, args.duration, start_at, queue))
+            args.host, args.port, request, share, args.duration, start_at, queue))
         proc.start()
         workers.append(proc)
     results = [queue.get() for _ in workers]

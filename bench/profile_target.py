@@ -24,8 +24,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import worker  # noqa: E402
-from cases import CASES  # noqa: E402
-from run import SERVER_SETTINGS  # noqa: E402
+from cases import CASES, write_static_dir  # noqa: E402
+from run import SERVER_SETTINGS, STATIC_DIR  # noqa: E402
 
 
 def main() -> None:
@@ -38,20 +38,22 @@ def main() -> None:
                         help="run the loop without cProfile (to sample it with an outside profiler)")
     args = parser.parse_args()
 
-    _, app = worker.load_app(args.target, dict(SERVER_SETTINGS, port=0))
+    write_static_dir(STATIC_DIR)
+    settings = dict(SERVER_SETTINGS, port=0, cases=[args.case], static_dir=str(STATIC_DIR))
+    _, app = worker.load_app(args.target, settings)
     case = CASES[args.case]
-    problem = case.check(*worker.call_once(app, case))
+    problem, cookie = worker.check_case(app, case)
     if problem:
         sys.exit(f"{args.target} answers {args.case} wrongly: {problem}")
-    worker.time_calls(app, case, 2000)  # warm-up: plans, caches, lazy imports
+    worker.time_calls(app, case, 2000, cookie)  # warm-up: plans, caches, lazy imports
 
-    plain = worker.time_calls(app, case, args.calls) / args.calls / 1000
+    plain = worker.time_calls(app, case, args.calls, cookie) / args.calls / 1000
     print(f"{args.target} {args.case}: {plain:.2f} µs per call without the profiler")
     if args.no_profile:
         return
     profiler = cProfile.Profile(time.perf_counter)
     profiler.enable()
-    worker.time_calls(app, case, args.calls)
+    worker.time_calls(app, case, args.calls, cookie)
     profiler.disable()
     for order in ("tottime", "cumulative"):
         out = io.StringIO()

@@ -1,23 +1,27 @@
-"""drupe's benchmark: drupe against CherryPy and raw cheroot, in one run, as ratios.
+"""drupe's benchmark: drupe against raw cheroot, CherryPy and Falcon, in one run, as ratios.
 
-    uv run python bench/run.py [--duration 10] [--connections 10] [--runs 3]
-                               [--cases hello,greet] [--targets raw,drupe,cherrypy] [--readme]
+    uv run python bench/run.py [--duration 3] [--connections 10] [--runs 3]
+                               [--cases hello,greet,...] [--targets raw,drupe,...] [--readme]
 
-Two measurements, each alternating the targets (the order rotates from one repetition to
-the next):
+Three measurements, each alternating the targets (the order rotates from one repetition
+to the next):
 
+* start-up: each framework's import time in a fresh interpreter, and each target's time
+  from process start to its first successful answer (median of ``--startup-reps``);
 * in-process: each target's WSGI app called in a loop with a prebuilt environ (a fresh
   copy and a fresh ``wsgi.input`` per call), the body consumed and closed; µs per call,
   the median of ``--inproc-reps`` repetitions;
 * over loopback: each target served by cheroot in its own process; a load generator
   (``wrk``, or ``loadgen.py`` without it) in another process keeps ``--connections``
   keep-alive connections busy for ``--duration`` seconds; req/s, p50/p99 latency and the
-  server's CPU time per request (from /proc/<pid>/stat), the median of ``--runs`` runs.
+  server's CPU time per request (from /proc/<pid>/stat), the median of ``--runs`` runs;
+  each server's resident memory after its checks and at its peak (VmHWM).
 
-drupe runs from the workspace environment; CherryPy from a throwaway environment that
-this script creates under bench/.envs/ with uv (the workspace venv and uv.lock are never
-touched). Raw JSON goes to bench/results/; ``--readme`` also rewrites the results section
-of bench/README.md. This is a benchmark, not a test: it asserts nothing about time.
+drupe runs from the workspace environment; CherryPy and Falcon from a throwaway
+environment that this script creates under bench/.envs/ with uv (the workspace venv and
+uv.lock are never touched). Raw JSON goes to bench/results/; ``--readme`` also rewrites
+the results section of bench/README.md. This is a benchmark, not a test: it asserts
+nothing about time.
 """
 
 from __future__ import annotations
@@ -42,26 +46,29 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from cases import CASES, DEFAULT_CASES  # noqa: E402
+from cases import CASES, DEFAULT_CASES, session_cookie, write_static_dir  # noqa: E402
 
 ENVS = HERE / ".envs"
 RESULTS = HERE / "results"
 README = HERE / "README.md"
 WORKER = HERE / "worker.py"
+STATIC_DIR = ENVS / "static"
+SCRIPTS = ENVS / "scripts"
 CHERRYPY_VERSION = "18.10.0"
-VERSION_KEYS = ("python", "cheroot", "drupe", "cherrypy", "prefix", "drupe_distributions")
+FALCON_VERSION = "4.0.2"
+VERSION_KEYS = ("python", "cheroot", "drupe", "cherrypy", "falcon", "prefix", "drupe_distributions")
 
 README_BEGIN = "<!-- results:begin (written by bench/run.py --readme) -->"
 README_END = "<!-- results:end -->"
 
-# The performance targets for the first kernel (reported, never asserted).
+# The performance targets (reported, never asserted).
 GOALS = {
-    # drupe hello world req/s >= 0.85 x raw cheroot's. "drupe" here is drupe as it is run:
-    # quickstart / engine.start() with its own server plugin (the drupe-engine target).
-    # The drupe target (drupe.tree on stock cheroot) is reported beside it: the
-    # framework's cost alone, on an identical server.
-    "hello_vs_raw_rps": 0.85,
-    "inproc_speedup_vs_cherrypy": 5.0,  # drupe in-process time <= 1/5 of CherryPy's
+    "hello_vs_raw_rps": 0.95,  # hello world req/s >= 0.95 x raw cheroot's
+    "dynamic_vs_cherrypy_rps": 2.0,  # every dynamic case >= 2 x CherryPy's req/s
+    "static1m_vs_cherrypy_rps": 1.0,  # a 1 MiB static file at least as fast as CherryPy
+    "hello_framework_cpu_us": 40.0,  # server CPU per request over raw cheroot's, hello world
+    "import_ms": 50.0,  # `import drupe`
+    "first_response_ms": 300.0,  # process start to the first successful response
 }
 
 # Server settings shared by every target (CherryPy's defaults for server.*).
@@ -87,7 +94,7 @@ class Target:
     name: str
     app: str  # worker.py --target
     server: str  # "wsgi": bare cheroot.wsgi.Server; "engine": the framework's engine.start()
-    env: str  # "workspace" or "cherrypy"
+    env: str  # "workspace" or "peers" (the throwaway environment with CherryPy and Falcon)
     label: str
     python: str = ""
     versions: dict[str, object] = field(default_factory=dict)
@@ -104,11 +111,13 @@ def all_targets() -> dict[str, Target]:
         for t in (
             Target("raw", "raw", "wsgi", "workspace", "raw cheroot (bare WSGI function)"),
             Target("drupe", "drupe", "wsgi", "workspace", "drupe.tree on cheroot.wsgi.Server"),
-            Target("cherrypy", "cherrypy", "wsgi", "cherrypy",
+            Target("cherrypy", "cherrypy", "wsgi", "peers",
                    f"CherryPy {CHERRYPY_VERSION} cherrypy.tree on cheroot.wsgi.Server"),
+            Target("falcon", "falcon", "wsgi", "peers",
+                   f"Falcon {FALCON_VERSION} falcon.App on cheroot.wsgi.Server"),
             Target("drupe-engine", "drupe", "engine", "workspace",
                    "drupe via drupe.engine.start() (its cheroot plugin)"),
-            Target("cherrypy-engine", "cherrypy", "engine", "cherrypy",
+            Target("cherrypy-engine", "cherrypy", "engine", "peers",
                    f"CherryPy {CHERRYPY_VERSION} via cherrypy.engine.start()"),
         )
     }
@@ -138,29 +147,37 @@ def log(message: str) -> None:
 
 
 def clean_env() -> dict[str, str]:
+    """The environment of every worker: no virtualenv or path overrides from the caller.
+
+    PYTHONDONTWRITEBYTECODE is dropped too: an installed application runs from cached
+    bytecode, and compiling every module from source at each start would dominate the
+    import and start-up figures (the first, unrecorded start writes the caches).
+    """
     env = {k: v for k, v in os.environ.items()
-           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "UV_PROJECT_ENVIRONMENT")}
+           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "UV_PROJECT_ENVIRONMENT",
+                        "PYTHONDONTWRITEBYTECODE")}
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
-def cherrypy_python(cheroot_version: str) -> str:
-    """The throwaway CherryPy environment's interpreter, created on first use.
+def peers_python(cheroot_version: str) -> str:
+    """The throwaway environment's interpreter (CherryPy and Falcon), created on first use.
 
     Same interpreter version as the workspace and the same cheroot version, so the only
     difference between the environments is the framework.
     """
-    spec = {"cherrypy": CHERRYPY_VERSION, "cheroot": cheroot_version,
+    spec = {"cherrypy": CHERRYPY_VERSION, "falcon": FALCON_VERSION, "cheroot": cheroot_version,
             "python": platform.python_version()}
-    env_dir = ENVS / f"cherrypy-{CHERRYPY_VERSION}"
+    env_dir = ENVS / "peers"
     python = env_dir / "bin" / "python"
     marker = env_dir / "bench-spec.json"
     if python.exists() and marker.exists() and json.loads(marker.read_text()) == spec:
         return str(python)
     uv = os.environ.get("UV") or shutil.which("uv")
     if not uv:
-        sys.exit("uv is needed to create the CherryPy environment (run this with `uv run`).")
-    log(f"creating {env_dir.relative_to(ROOT)} (CherryPy {CHERRYPY_VERSION}, cheroot {cheroot_version})")
+        sys.exit("uv is needed to create the peers' environment (run this with `uv run`).")
+    log(f"creating {env_dir.relative_to(ROOT)} (CherryPy {CHERRYPY_VERSION}, Falcon {FALCON_VERSION}, "
+        f"cheroot {cheroot_version})")
     ENVS.mkdir(exist_ok=True)
     # --no-config: ignore the workspace's uv settings; `uv pip --python` installs into that
     # interpreter's environment only (no project, no lock file involved).
@@ -168,7 +185,8 @@ def cherrypy_python(cheroot_version: str) -> str:
     subprocess.run([uv, "venv", "--no-config", "--quiet", "--clear", "--python", sys.executable,
                     str(env_dir)], check=True, cwd=ENVS, env=env)
     subprocess.run([uv, "pip", "install", "--no-config", "--quiet", "--python", str(python),
-                    f"cherrypy=={CHERRYPY_VERSION}", f"cheroot=={cheroot_version}"],
+                    f"cherrypy=={CHERRYPY_VERSION}", f"falcon=={FALCON_VERSION}",
+                    f"cheroot=={cheroot_version}"],
                    check=True, cwd=ENVS, env=env)
     marker.write_text(json.dumps(spec))
     return str(python)
@@ -179,7 +197,8 @@ def check_app_sources() -> None:
     def code(name: str, import_line: str) -> list[str]:
         text = (HERE / "apps" / name).read_text()
         body = text.split('"""', 2)[2]  # drop the module docstring
-        return [line for line in body.splitlines() if line != import_line]
+        # Blank lines aside: the linter groups `import drupe` (first party) apart.
+        return [line for line in body.splitlines() if line not in (import_line, "")]
 
     if code("drupe_app.py", "import drupe as cherrypy") != code("cherrypy_app.py", "import cherrypy"):
         sys.exit("bench/apps/drupe_app.py and cherrypy_app.py differ beyond the import line.")
@@ -195,9 +214,10 @@ def pinned(cpu: int | None):
     return lambda: os.sched_setaffinity(0, {cpu})
 
 
-def worker_command(target: Target, mode: str) -> list[str]:
+def worker_command(target: Target, mode: str, cases: list[str], port: int = 0) -> list[str]:
+    settings = dict(SERVER_SETTINGS, port=port, cases=cases, static_dir=str(STATIC_DIR))
     return [target.python, str(WORKER), mode, "--target", target.app, "--server", target.server,
-            "--settings", json.dumps(SERVER_SETTINGS)]
+            "--settings", json.dumps(settings)]
 
 
 def read_json_line(stream) -> dict | None:
@@ -213,9 +233,9 @@ def read_json_line(stream) -> dict | None:
 
 
 class InprocWorker:
-    def __init__(self, target: Target, cpu: int | None) -> None:
+    def __init__(self, target: Target, cpu: int | None, cases: list[str]) -> None:
         self.target = target
-        self.proc = subprocess.Popen(worker_command(target, "inproc"), stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(worker_command(target, "inproc", cases), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, env=clean_env(),
                                      preexec_fn=pinned(cpu))
 
@@ -236,9 +256,10 @@ class InprocWorker:
 
 
 class ServerProcess:
-    def __init__(self, target: Target, cpu: int | None) -> None:
+    def __init__(self, target: Target, cpu: int | None, cases: list[str]) -> None:
         self.target = target
-        self.proc = subprocess.Popen(worker_command(target, "serve"), stdin=subprocess.PIPE,
+        self.cookies: dict[str, str] = {}
+        self.proc = subprocess.Popen(worker_command(target, "serve", cases), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, env=clean_env(),
                                      preexec_fn=pinned(cpu))
         assert self.proc.stdout
@@ -255,16 +276,34 @@ class ServerProcess:
         # After the ")" closing comm: fields[0] is state (field 3); utime/stime are 14/15.
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def memory_kib(self) -> dict[str, int]:
+        """The server's resident set now (VmRSS) and its peak so far (VmHWM), in KiB."""
+        out = {}
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    out[line[:5]] = int(line.split()[1])
+        return {"rss_kib": out["VmRSS"], "peak_rss_kib": out["VmHWM"]}
+
     def check(self, case) -> str | None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request(case.method, case.target, body=case.body or None, headers=dict(case.headers))
-            response = conn.getresponse()
-            body = response.read()
-            names = {name.lower() for name, _ in response.getheaders()}
-            return case.check(response.status, body, names)
-        finally:
-            conn.close()
+        """None when the server answers ``case`` rightly over HTTP, else what is wrong.
+
+        A session case is asked twice: the second request, with the cookie the first one
+        got, must count one more; that cookie is then sent by every load-run request.
+        """
+        status, body, headers = http_request(self.port, case)
+        problem = case.check(status, body, {name.lower() for name, _ in headers})
+        if problem or not case.session:
+            return problem
+        cookie = session_cookie([v for n, v in headers if n.lower() == "set-cookie"])
+        if cookie is None:
+            return f"no session_id cookie in {headers}"
+        status, body2, headers = http_request(self.port, case, cookie)
+        problem = case.check(status, body2, {name.lower() for name, _ in headers})
+        if problem is None and int(body2) != int(body) + 1:
+            return f"the session counter went from {body!r} to {body2!r} with the cookie {cookie!r}"
+        self.cookies[case.name] = cookie
+        return problem
 
     def close(self) -> None:
         if self.proc.stdin:
@@ -276,21 +315,61 @@ class ServerProcess:
             self.proc.wait()
 
 
+def http_request(port: int, case, cookie: str | None = None,
+                 timeout: float = 10) -> tuple[int, bytes, list[tuple[str, str]]]:
+    """One request of ``case`` to 127.0.0.1:port: status, body, header list."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = dict(case.headers)
+        if cookie:
+            headers["Cookie"] = cookie
+        conn.request(case.method, case.target, body=case.body or None, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read(), response.getheaders()
+    finally:
+        conn.close()
+
+
 # ---------------------------------------------------------------------------------------
 # Load generation
 
 
+def lua_string(data: bytes) -> str:
+    """A Lua string literal for ``data`` (every byte but letters and digits escaped)."""
+    return '"' + "".join(chr(b) if b < 128 and chr(b).isalnum() else f"\\{b:03d}" for b in data) + '"'
+
+
+def wrk_script(case, cookie: str | None) -> Path:
+    """The wrk script for one case: its method, headers and body, then the JSON reporter."""
+    lines = [f"wrk.method = {lua_string(case.method.encode())}"]
+    if case.body:
+        lines.append(f"wrk.body = {lua_string(case.body)}")
+    for name, value in [*case.headers, *([("Cookie", cookie)] if cookie else [])]:
+        lines.append(f"wrk.headers[{lua_string(name.encode())}] = {lua_string(value.encode())}")
+    SCRIPTS.mkdir(parents=True, exist_ok=True)
+    path = SCRIPTS / f"{case.name}.lua"
+    path.write_text("\n".join(lines) + "\n" + (HERE / "wrk_report.lua").read_text())
+    return path
+
+
 def run_loadgen(kind: str, port: int, case, connections: int, duration: float,
-                cpu: int | None, wrk_threads: int, procs: int) -> dict:
+                cpu: int | None, wrk_threads: int, procs: int, cookie: str | None = None) -> dict:
     """One load run against 127.0.0.1:port; the generator's report plus its CPU time."""
+    headers = [*case.headers, *([("Cookie", cookie)] if cookie else [])]
     if kind == "wrk":
-        cmd = ["wrk", f"-t{wrk_threads}", f"-c{connections}", f"-d{duration:g}s", "--latency",
-               "-s", str(HERE / "wrk_report.lua"), f"http://127.0.0.1:{port}{case.target}"]
-        for name, value in case.headers:
-            cmd[1:1] = ["-H", f"{name}: {value}"]
+        cmd = ["wrk", f"-t{wrk_threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency",
+               "-s", str(wrk_script(case, cookie)), f"http://127.0.0.1:{port}{case.target}"]
     else:
         cmd = [sys.executable, str(HERE / "loadgen.py"), "--port", str(port), "--target", case.target,
-               "-c", str(connections), "-d", str(duration), "--procs", str(procs)]
+               "-c", str(connections), "-d", str(duration), "--procs", str(procs),
+               "--method", case.method]
+        for name, value in headers:
+            cmd += ["--header", f"{name}: {value}"]
+        if case.body:
+            body_file = SCRIPTS / f"{case.name}.body"
+            SCRIPTS.mkdir(parents=True, exist_ok=True)
+            body_file.write_bytes(case.body)
+            cmd += ["--body-file", str(body_file)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             preexec_fn=pinned(cpu))
     assert proc.stdout
@@ -346,16 +425,30 @@ def wait_for_quiet(args) -> float:
     """Wait (at most --quiet-wait seconds) until the rest of the machine is idle.
 
     This machine is shared with other sessions whose test suites come in bursts; a load
-    run during one measures them as much as the target. Returns the seconds waited.
+    run during one measures them as much as the target. Waiting draws on the run's
+    --patience; once it is spent, measurements go ahead at once. Returns the seconds waited.
     """
     waited = 0.0
-    while waited < args.quiet_wait:
+    while waited < args.quiet_wait and args.patience_left > 0:
         before, _ = machine_busy_seconds()
-        time.sleep(0.5)
-        waited += 0.5
-        if 100 * (machine_busy_seconds()[0] - before) / 0.5 <= args.busy_threshold:
+        time.sleep(0.25)
+        waited += 0.25
+        if 100 * (machine_busy_seconds()[0] - before) / 0.25 <= args.busy_threshold:
             break
+        args.patience_left -= 0.25
     return waited
+
+
+def may_redo(args, attempt: int, foreign_cpu_pct: float, seconds: float) -> bool:
+    """True when a measurement disturbed by other processes should be done again.
+
+    Redoing draws ``seconds`` on the run's --patience, so a busy machine lengthens a run
+    by at most that much; the kept measurements still report how busy the machine was.
+    """
+    if foreign_cpu_pct <= args.busy_threshold or attempt >= args.retries or args.patience_left <= 0:
+        return False
+    args.patience_left -= seconds
+    return True
 
 
 def rotate(items: list, by: int) -> list:
@@ -364,7 +457,7 @@ def rotate(items: list, by: int) -> list:
 
 
 def measure_inproc(targets: list[Target], cases: list[str], args) -> dict:
-    workers = {t.name: InprocWorker(t, args.server_cpu) for t in targets}
+    workers = {t.name: InprocWorker(t, args.server_cpu, cases) for t in targets}
     try:
         for name, worker in workers.items():
             worker.target.versions = {k: v for k, v in worker.ask(cmd="info").items()
@@ -389,7 +482,7 @@ def measure_inproc(targets: list[Target], cases: list[str], args) -> dict:
                         busy = machine_busy_seconds()[0] - busy_before
                         own = sample["cpu_ns_per_call"] * sample["iterations"] / 1e9
                         sample["foreign_cpu_pct"] = 100 * max(0.0, busy - own) / wall
-                        if sample["foreign_cpu_pct"] <= args.busy_threshold or attempt == args.retries:
+                        if not may_redo(args, attempt, sample["foreign_cpu_pct"], wall):
                             break
                         redone += 1
                     samples[name].append(sample)
@@ -412,11 +505,13 @@ def measure_inproc(targets: list[Target], cases: list[str], args) -> dict:
             worker.close()
 
 
-def measure_socket(targets: list[Target], cases: list[str], args, loadgen: str) -> dict:
+def measure_socket(targets: list[Target], cases: list[str], args, loadgen: str) -> tuple[dict, dict]:
+    """Load runs: per case and target, the medians (and every run); and each server's memory."""
     servers: dict[str, ServerProcess] = {}
     try:
+        memory: dict[str, dict[str, int]] = {}
         for target in targets:
-            servers[target.name] = ServerProcess(target, args.server_cpu)
+            servers[target.name] = ServerProcess(target, args.server_cpu, cases)
             target.versions = {k: v for k, v in servers[target.name].info.items()
                                if k in VERSION_KEYS}
             log(f"{target.name}: serving on port {servers[target.name].port} "
@@ -426,11 +521,14 @@ def measure_socket(targets: list[Target], cases: list[str], args, loadgen: str) 
                 problem = server.check(CASES[case])
                 if problem:
                     sys.exit(f"{name}: wrong response over HTTP for {case!r}: {problem}")
+        for name, server in servers.items():
+            memory[name] = {"after_checks_rss_kib": server.memory_kib()["rss_kib"]}
         if args.warmup > 0:
             for case in cases:
                 for server in servers.values():
                     run_loadgen(loadgen, server.port, CASES[case], args.connections, args.warmup,
-                                args.loadgen_cpu, args.wrk_threads, args.loadgen_procs)
+                                args.loadgen_cpu, args.wrk_threads, args.loadgen_procs,
+                                server.cookies.get(case))
             log(f"warmed up ({args.warmup:g} s per target and case)")
         runs: dict = {case: {name: [] for name in servers} for case in cases}
         discarded: dict = {case: {name: [] for name in servers} for case in cases}
@@ -440,7 +538,7 @@ def measure_socket(targets: list[Target], cases: list[str], args, loadgen: str) 
                     for attempt in range(args.retries + 1):
                         wait_for_quiet(args)
                         sample = load_run(servers[name], case, args, loadgen)
-                        if sample["foreign_cpu_pct"] <= args.busy_threshold or attempt == args.retries:
+                        if not may_redo(args, attempt, sample["foreign_cpu_pct"], sample["seconds"]):
                             break
                         discarded[case][name].append(sample)
                         log(f"run {run + 1}/{args.runs} {case:<6} {name:<16} discarded: other processes "
@@ -454,8 +552,11 @@ def measure_socket(targets: list[Target], cases: list[str], args, loadgen: str) 
                         f"loadgen CPU {sample['loadgen_cpu_pct']:3.0f}%  "
                         f"others {sample['foreign_cpu_pct']:3.0f}%"
                         + (f"  ERRORS {sample['errors']}" if errors else ""))
-        return {case: {name: summarize(samples, discarded[case][name]) for name, samples in per.items()}
-                for case, per in runs.items()}
+        for name, server in servers.items():
+            memory[name].update(server.memory_kib())
+        result = {case: {name: summarize(samples, discarded[case][name]) for name, samples in per.items()}
+                  for case, per in runs.items()}
+        return result, memory
     finally:
         for server in servers.values():
             server.close()
@@ -466,11 +567,15 @@ def load_run(server: ServerProcess, case: str, args, loadgen: str) -> dict:
     cpu_before = server.cpu_seconds()
     busy_before, steal_before = machine_busy_seconds()
     report = run_loadgen(loadgen, server.port, CASES[case], args.connections, args.duration,
-                         args.loadgen_cpu, args.wrk_threads, args.loadgen_procs)
+                         args.loadgen_cpu, args.wrk_threads, args.loadgen_procs,
+                         server.cookies.get(case))
     busy_after, steal_after = machine_busy_seconds()
     server_cpu = server.cpu_seconds() - cpu_before
     seconds = report["duration_us"] / 1e6
     requests = report["requests"]
+    if not requests:
+        sys.exit(f"{server.target.name} {case}: the load generator completed no request in "
+                 f"{seconds:.1f} s (errors: {report['errors']}); try a longer --duration")
     foreign = max(0.0, busy_after - busy_before - server_cpu - report["loadgen_cpu_s"])
     errors = dict(report["errors"])
     if CASES[case].status >= 400:
@@ -514,45 +619,170 @@ def summarize(samples: list[dict], discarded: list[dict]) -> dict:
     }
 
 
+# ---------------------------------------------------------------------------------------
+# Start-up: import time, and process start to the first successful response
+
+# What each app's process imports to serve (raw: cheroot's WSGI server alone).
+IMPORTS = {"raw": "cheroot.wsgi", "drupe": "drupe", "cherrypy": "cherrypy", "falcon": "falcon"}
+
+
+def import_seconds(python: str, module: str, cpu: int | None) -> float:
+    """Seconds ``import module`` takes in a fresh interpreter (after the interpreter started)."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, env=clean_env(),
+                         preexec_fn=pinned(cpu), check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def first_response_seconds(target: Target, cases: list[str], cpu: int | None) -> float:
+    """Seconds from starting a server process to its first successful hello-world answer.
+
+    The process is the one the load runs use (the app configured with every measured
+    case's plugin, then served); it is polled every 2 ms with a fresh connection.
+    """
+    port = free_port()
+    started = time.perf_counter()
+    proc = subprocess.Popen(worker_command(target, "serve", cases, port), stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, env=clean_env(), preexec_fn=pinned(cpu))
+    try:
+        while True:
+            try:
+                status, _, _ = http_request(port, CASES["hello"], timeout=5)
+                if status == 200:
+                    return time.perf_counter() - started
+            except OSError:
+                pass
+            if proc.poll() is not None:
+                sys.exit(f"{target.name}: the server exited ({proc.returncode}) before answering")
+            if time.perf_counter() - started > 60:
+                sys.exit(f"{target.name}: no answer within 60 s of starting")
+            time.sleep(0.002)
+    finally:
+        assert proc.stdin
+        proc.stdin.close()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def measure_startup(targets: list[Target], cases: list[str], args) -> dict:
+    """Per target: median import time of its framework, and median start-to-first-response."""
+    apps = {t.app: t.python for t in targets}
+    imports: dict[str, list[float]] = {app: [] for app in apps}
+    firsts: dict[str, list[float]] = {t.name: [] for t in targets}
+    for target in targets:  # unrecorded: writes the bytecode caches, warms the OS file cache
+        first_response_seconds(target, cases, args.server_cpu)
+    for rep in range(args.startup_reps):
+        for app in rotate(list(apps), rep):
+            wait_for_quiet(args)
+            imports[app].append(import_seconds(apps[app], IMPORTS[app], args.server_cpu))
+        for target in rotate(targets, rep):
+            wait_for_quiet(args)
+            firsts[target.name].append(first_response_seconds(target, cases, args.server_cpu))
+    out = {}
+    for target in targets:
+        out[target.name] = {
+            "import_module": IMPORTS[target.app],
+            "import_ms": 1000 * statistics.median(imports[target.app]),
+            "first_response_ms": 1000 * statistics.median(firsts[target.name]),
+            "import_reps_ms": [round(1000 * s, 1) for s in imports[target.app]],
+            "first_response_reps_ms": [round(1000 * s, 1) for s in firsts[target.name]],
+        }
+    log("start-up: " + ", ".join(f"{n} import {v['import_ms']:.0f} ms, first response "
+                                 f"{v['first_response_ms']:.0f} ms" for n, v in out.items()))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Ratios and goals
+
+# (drupe target, peer): the comparisons reported. drupe.tree on cheroot.wsgi.Server is
+# compared with every peer on that same server; drupe as run (engine.start() with its own
+# server plugin) with raw cheroot and with CherryPy as run.
+PAIRS = (("drupe", "raw"), ("drupe", "cherrypy"), ("drupe", "falcon"),
+         ("drupe-engine", "raw"), ("drupe-engine", "cherrypy-engine"),
+         # The ceiling: what a framework that cost nothing would get over CherryPy.
+         ("raw", "cherrypy"))
+PEER_NAMES = {"raw": "raw cheroot", "cherrypy": "CherryPy", "falcon": "Falcon",
+              "cherrypy-engine": "CherryPy engine", "drupe": "drupe", "drupe-engine": "drupe engine"}
+DYNAMIC_PEERS = {"drupe": "cherrypy", "drupe-engine": "cherrypy-engine"}
+
+
 def ratios(inproc: dict, socket: dict) -> dict:
-    def div(a: float | None, b: float | None) -> float | None:
-        return a / b if a is not None and b else None
+    """Per case: ``"a/b rps"`` (req/s of a over b), ``"b/a cpu"`` (b's server CPU per request
+    over a's: how many more requests a serves per CPU-second), ``"a-b cpu_us"`` (a's extra
+    server CPU per request, µs), ``"a/b rps_paired"`` (median of run i of a over run i of b),
+    and in-process ``"b/a us"``."""
+    def div(x: float | None, y: float | None) -> float | None:
+        return x / y if x is not None and y else None
 
     out: dict = {}
-    for case in sorted(set(inproc) | set(socket)):
+    for case in [c for c in socket if not c.startswith("_")] or list(inproc):
         s = socket.get(case, {})
         i = inproc.get(case, {})
-
-        def rps(name: str, s: dict = s) -> float | None:
-            return s.get(name, {}).get("rps")
-
-        def us(name: str, i: dict = i) -> float | None:
-            return i.get(name, {}).get("us_per_call")
-
-        def cpu(name: str, s: dict = s) -> float | None:
-            return s.get(name, {}).get("server_cpu_us_per_req")
-
-        def paired(a: str, b: str, s: dict = s) -> float | None:
-            # Run i of a over run i of b (measured next to each other): less sensitive to
-            # a load that comes and goes than the ratio of the medians.
+        entry: dict[str, float | None] = {}
+        for a, b in PAIRS:
             if a not in s or b not in s:
-                return None
+                continue
+            entry[f"{a}/{b} rps"] = div(s[a]["rps"], s[b]["rps"])
+            entry[f"{b}/{a} cpu"] = div(s[b]["server_cpu_us_per_req"], s[a]["server_cpu_us_per_req"])
+            if s[a]["server_cpu_us_per_req"] is not None and s[b]["server_cpu_us_per_req"] is not None:
+                entry[f"{a}-{b} cpu_us"] = s[a]["server_cpu_us_per_req"] - s[b]["server_cpu_us_per_req"]
             pairs = [x["rps"] / y["rps"] for x, y in zip(s[a]["runs"], s[b]["runs"], strict=True) if y["rps"]]
-            return statistics.median(pairs) if pairs else None
-
-        entry = {
-            "drupe_vs_raw_rps": div(rps("drupe"), rps("raw")),
-            "drupe_vs_raw_rps_paired": paired("drupe", "raw"),
-            "drupe_vs_raw_cpu": div(cpu("raw"), cpu("drupe")),
-            "drupe_vs_cherrypy_cpu": div(cpu("cherrypy"), cpu("drupe")),
-            "drupe_vs_cherrypy_rps_paired": paired("drupe", "cherrypy"),
-            "drupe_vs_cherrypy_rps": div(rps("drupe"), rps("cherrypy")),
-            "cherrypy_us_over_drupe_us": div(us("cherrypy"), us("drupe")),
-            "drupe_engine_vs_raw_rps": div(rps("drupe-engine"), rps("raw")),
-            "drupe_engine_vs_cherrypy_engine_rps": div(rps("drupe-engine"), rps("cherrypy-engine")),
-        }
+            entry[f"{a}/{b} rps_paired"] = statistics.median(pairs) if pairs else None
+        for b in ("raw", "cherrypy", "falcon"):
+            if "drupe" in i and b in i:
+                entry[f"{b}/drupe us"] = div(i[b]["us_per_call"], i["drupe"]["us_per_call"])
         out[case] = {k: v for k, v in entry.items() if v is not None}
     return out
+
+
+def evaluate_goals(r: dict, startup: dict) -> list[dict]:
+    """Each target of the brief, per drupe target: the figure and whether it is met."""
+    goals: list[dict] = []
+
+    def add(goal: str, drupe_target: str, value: float | None, ok: bool | None, unit: str = "×") -> None:
+        if value is not None:
+            goals.append({"goal": goal, "target": drupe_target, "value": value, "met": ok, "unit": unit})
+
+    for d in ("drupe", "drupe-engine"):
+        hello = r.get("hello", {})
+        v = hello.get(f"{d}/raw rps")
+        add(f"hello world ≥ {GOALS['hello_vs_raw_rps']}× raw cheroot req/s", d, v,
+            v is not None and v >= GOALS["hello_vs_raw_rps"])
+        v = hello.get(f"{d}-raw cpu_us")
+        add(f"hello world server CPU per request over raw cheroot's ≤ {GOALS['hello_framework_cpu_us']:g} µs",
+            d, v, v is not None and v <= GOALS["hello_framework_cpu_us"], " µs")
+        # Like with like: drupe.tree against cherrypy.tree on the same server, drupe as run
+        # against CherryPy as run (the goal text names CherryPy for both).
+        peer = DYNAMIC_PEERS[d]
+        for case, values in r.items():
+            v = values.get(f"{d}/{peer} rps")
+            if CASES[case].static:
+                if case == "static1m":
+                    add(f"{case} ≥ {GOALS['static1m_vs_cherrypy_rps']:g}× CherryPy req/s", d, v,
+                        v is not None and v >= GOALS["static1m_vs_cherrypy_rps"])
+            else:
+                add(f"{case} ≥ {GOALS['dynamic_vs_cherrypy_rps']:g}× CherryPy req/s", d, v,
+                    v is not None and v >= GOALS["dynamic_vs_cherrypy_rps"])
+        if d in startup:
+            v = startup[d]["first_response_ms"]
+            add(f"process start to first response ≤ {GOALS['first_response_ms']:g} ms", d, v,
+                v <= GOALS["first_response_ms"], " ms")
+    if "drupe" in startup:
+        v = startup["drupe"]["import_ms"]
+        add(f"`import drupe` ≤ {GOALS['import_ms']:g} ms", "drupe", v, v <= GOALS["import_ms"], " ms")
+    return goals
 
 
 # ---------------------------------------------------------------------------------------
@@ -604,10 +834,12 @@ def fmt(value: float | None, spec: str = ".0f", suffix: str = "") -> str:
 def markdown(result: dict) -> str:
     m = result["machine"]
     g = result["git"]
+    settings = result["settings"]
+    names = [t["name"] for t in result["targets"]]
     lines = [
         f"### Run of {result['date']}",
         "",
-        f"- Command: `{result['command']}`",
+        f"- Command: `{result['command']}` ({result['elapsed_min']:.0f} min)",
         f"- Machine: {m['cpu']}, {m['cores']} cores{' (virtual machine)' if m['virtualized'] else ''}, "
         f"{m['memory_gib']} GiB, {m['os']}, Linux {m['kernel']}, Python {m['python']}",
         f"- drupe: commit {g['commit']}" + (
@@ -617,12 +849,12 @@ def markdown(result: dict) -> str:
             + ")" if g["uncommitted_changes"] else ""),
         *(["- **The drupe working tree changed while this run was going on**: figures may mix "
             "two versions."] if result["git_changed_during_run"] else []),
-        f"- Load: {result['settings']['loadgen_desc']}; {result['settings']['connections']} keep-alive "
-        f"connections, {result['settings']['duration']:g} s per run, {result['settings']['runs']} runs "
-        f"(median), {result['settings']['warmup']:g} s warm-up; cheroot thread pool "
+        f"- Load: {settings['loadgen_desc']}; {settings['connections']} keep-alive "
+        f"connections, {settings['duration']:g} s per run, {settings['runs']} runs "
+        f"(median), {settings['warmup']:g} s warm-up; cheroot thread pool "
         f"{SERVER_SETTINGS['thread_pool']}",
-        f"- {result['settings']['pinning']}",
-        f"- Serving: {result['settings']['serving']}",
+        f"- {settings['pinning']}",
+        f"- Serving: {settings['serving']}",
     ]
     for t in result["targets"]:
         versions = ", ".join(f"{k} {v}" for k, v in t["versions"].items()
@@ -632,33 +864,79 @@ def markdown(result: dict) -> str:
                       if "drupe_distributions" in t["versions"]), None)
     if installed:
         lines.append(f"- drupe distributions installed: {', '.join(installed)}")
-    columns = [
-        ("drupe_vs_raw_rps", "drupe / raw cheroot req/s", ".2f"),
-        ("drupe_vs_raw_cpu", "drupe / raw cheroot req per server CPU-s", ".2f"),
-        ("drupe_vs_cherrypy_rps", "drupe / CherryPy req/s", ".2f"),
-        ("drupe_vs_cherrypy_cpu", "drupe / CherryPy req per server CPU-s", ".2f"),
-        ("cherrypy_us_over_drupe_us", "CherryPy µs / drupe µs in-process", ".1f"),
-    ]
-    if any(t["name"] == "drupe-engine" for t in result["targets"]):
-        columns += [
-            ("drupe_engine_vs_raw_rps", "drupe engine / raw cheroot req/s", ".2f"),
-            ("drupe_engine_vs_cherrypy_engine_rps", "drupe engine / CherryPy engine req/s", ".2f"),
-        ]
-    columns = [c for c in columns if any(c[0] in r for r in result["ratios"].values())]
-    lines += ["", "Ratios (targets for this first kernel: hello world drupe as run — engine.start() "
-              "with its server plugin, the *drupe engine* column — / raw cheroot req/s ≥ "
-              f"{GOALS['hello_vs_raw_rps']}; in-process CherryPy µs / drupe µs ≥ "
-              f"{GOALS['inproc_speedup_vs_cherrypy']:g}):", "",
-              "| case | " + " | ".join(c[1] for c in columns) + " |",
-              "|---|" + "---|" * len(columns)]
-    for case, r in result["ratios"].items():
-        lines.append(f"| {case} | " + " | ".join(fmt(r.get(key), spec) for key, _, spec in columns) + " |")
-    goals = result["goals"]
-    if goals:
-        lines += [""] + [f"- {text}: **{'met' if ok else 'NOT met'}** ({value:.2f})"
-                         for text, (value, ok) in goals.items()]
+    for case, reason in result["not_measured"].items():
+        lines.append(f"- `{case}`: not measured: {reason}")
+
+    if result["goals"]:
+        lines += ["", "**Targets** (column *drupe*: drupe.tree on a bare cheroot.wsgi.Server, compared "
+                  "with raw cheroot and cherrypy.tree on that same server; column *drupe engine*: drupe "
+                  "as run, engine.start() with its own server plugin, compared with raw cheroot and "
+                  "with CherryPy as run, cherrypy.engine.start()):", "",
+                  "| target | drupe | drupe engine |", "|---|---|---|"]
+        by_goal: dict[str, dict[str, dict]] = {}
+        for goal in result["goals"]:
+            by_goal.setdefault(goal["goal"], {})[goal["target"]] = goal
+
+        def cell(goal: dict | None) -> str:
+            if goal is None:
+                return "—"
+            unit = goal["unit"]
+            value = f"{goal['value']:.2f}×" if unit == "×" else f"{goal['value']:.0f}{unit}"
+            return f"{value} {'met' if goal['met'] else '**NOT met**'}"
+
+        for text, per in by_goal.items():
+            lines.append(f"| {text} | {cell(per.get('drupe'))} | {cell(per.get('drupe-engine'))} |")
+
+    ratio_columns = [(f"{a}/{b} rps", f"{PEER_NAMES[a]} / {PEER_NAMES[b]}") for a, b in PAIRS
+                     if a in names and b in names]
+    if ratio_columns:
+        lines += ["", "Throughput ratios (req/s, medians):", "",
+                  "| case | " + " | ".join(label for _, label in ratio_columns) + " |",
+                  "|---|" + "---|" * len(ratio_columns)]
+        for case, r in result["ratios"].items():
+            lines.append(f"| {case} | " + " | ".join(fmt(r.get(key), ".2f", "×") for key, _ in ratio_columns)
+                         + " |")
+    cpu_columns = [(f"{a}-raw cpu_us", f"{PEER_NAMES[a]} − raw cheroot, µs")
+                   for a in ("drupe", "drupe-engine") if a in names and "raw" in names]
+    cpu_columns += [(f"{b}/{a} cpu", f"{PEER_NAMES[b]} ÷ {PEER_NAMES[a]}") for a, b in PAIRS
+                    if b != "raw" and a in names and b in names]
+    if cpu_columns:
+        lines += ["", "Server CPU per request: drupe's extra over raw cheroot, and peer ÷ drupe "
+                  "(how many times more requests drupe serves per CPU-second):", "",
+                  "| case | " + " | ".join(label for _, label in cpu_columns) + " |",
+                  "|---|" + "---|" * len(cpu_columns)]
+        for case, r in result["ratios"].items():
+            cells = [fmt(r.get(key), ".1f" if key.endswith("cpu_us") else ".2f",
+                         "" if key.endswith("cpu_us") else "×") for key, _ in cpu_columns]
+            lines.append(f"| {case} | " + " | ".join(cells) + " |")
+
+    if result["startup"]:
+        lines += ["", "Start-up and memory (import: median of fresh interpreters importing the framework; "
+                  "first response: process start to the first 200 answer of the app with every "
+                  "measured case's plugin; RSS after the checks, and the peak over the whole run):", "",
+                  "| target | imports | import | first response | RSS after start | peak RSS | "
+                  "peak RSS ÷ raw | peak RSS ÷ CherryPy |",
+                  "|---|---|---|---|---|---|---|---|"]
+        memory = result["memory"]
+
+        def peak(name: str) -> float | None:
+            return memory.get(name, {}).get("peak_rss_kib")
+
+        for name in names:
+            s = result["startup"].get(name, {})
+            mem = memory.get(name, {})
+            cp = "cherrypy-engine" if name.endswith("-engine") else "cherrypy"
+            lines.append(
+                f"| {name} | `{s.get('import_module', '')}` | {fmt(s.get('import_ms'), '.0f', ' ms')} | "
+                f"{fmt(s.get('first_response_ms'), '.0f', ' ms')} | "
+                f"{fmt(mem.get('after_checks_rss_kib', 0) / 1024 or None, '.1f', ' MiB')} | "
+                f"{fmt((peak(name) or 0) / 1024 or None, '.1f', ' MiB')} | "
+                f"{fmt(peak(name) / peak('raw') if peak(name) and peak('raw') else None, '.2f', '×')} | "
+                f"{fmt(peak(name) / peak(cp) if peak(name) and peak(cp) else None, '.2f', '×')} |")
+
     lines += ["", "Medians (server CPU: % of one CPU the server process used; others: CPU other "
-              "processes on the machine used meanwhile, % of one CPU):", "",
+              "processes on the machine used meanwhile, % of one CPU; in-process: the WSGI app "
+              "called in a loop, no server):", "",
               "| case | target | req/s | p50 | p99 | server CPU / req | server CPU | others | "
               "in-process / call |",
               "|---|---|---|---|---|---|---|---|---|"]
@@ -692,12 +970,16 @@ def update_readme(text: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------------------
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per load run (10)")
-    parser.add_argument("--warmup", type=float, default=2.0,
-                        help="seconds of unrecorded load per target and case first (2)")
+    parser.add_argument("--duration", type=float, default=3.0,
+                        help="seconds per load run (3; wrk takes whole seconds)")
+    parser.add_argument("--warmup", type=float, default=1.0,
+                        help="seconds of unrecorded load per target and case first (1)")
     parser.add_argument("--connections", type=int, default=10,
                         help="concurrent keep-alive connections (10; cheroot keeps at most 10 idle)")
     parser.add_argument("--runs", type=int, default=3, help="load runs per target and case (3)")
@@ -705,13 +987,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"comma-separated, from: {', '.join(CASES)}")
     parser.add_argument("--targets", default="auto",
                         help="comma-separated, from: " + ", ".join(all_targets())
-                        + " (auto: raw, drupe, cherrypy, plus the two engine variants once "
+                        + " (auto: raw, drupe, cherrypy, falcon, plus the two engine variants once "
                           "drupe's cheroot server plugin is installed)")
-    parser.add_argument("--inproc-reps", type=int, default=7, help="in-process repetitions (7)")
-    parser.add_argument("--inproc-seconds", type=float, default=0.3,
-                        help="approximate seconds per in-process repetition (0.3)")
+    parser.add_argument("--inproc-reps", type=int, default=5, help="in-process repetitions (5)")
+    parser.add_argument("--inproc-seconds", type=float, default=0.2,
+                        help="approximate seconds per in-process repetition (0.2)")
+    parser.add_argument("--startup-reps", type=int, default=5,
+                        help="repetitions of the import and first-response timings (5)")
     parser.add_argument("--skip-inproc", action="store_true")
     parser.add_argument("--skip-socket", action="store_true")
+    parser.add_argument("--skip-startup", action="store_true")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto",
                         help="auto: wrk (apt-get installed when missing and root), else loadgen.py")
     parser.add_argument("--wrk-threads", type=int, default=1)
@@ -719,16 +1004,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--busy-threshold", type=float, default=15.0,
                         help="redo a measurement when other processes used more than this %% of a "
                              "CPU during it (15)")
-    parser.add_argument("--retries", type=int, default=3,
-                        help="redos per measurement on a busy machine before keeping it anyway (3)")
-    parser.add_argument("--quiet-wait", type=float, default=30.0,
+    parser.add_argument("--retries", type=int, default=2,
+                        help="redos per measurement on a busy machine before keeping it anyway (2)")
+    parser.add_argument("--quiet-wait", type=float, default=10.0,
                         help="seconds to wait at most, before each measurement, for the rest of the "
-                             "machine to fall under --busy-threshold (30; 0 = do not wait)")
+                             "machine to fall under --busy-threshold (10; 0 = do not wait)")
+    parser.add_argument("--patience", type=float, default=180.0,
+                        help="seconds a run may spend in all, waiting for a quiet machine and redoing "
+                             "disturbed measurements (180); then it measures whatever the load")
     parser.add_argument("--no-pin", action="store_true",
                         help="do not pin servers to CPU 0 and the load generator to CPU 1")
     parser.add_argument("--readme", action="store_true",
                         help="rewrite the results section of bench/README.md with this run")
+    parser.add_argument("--report", metavar="JSON",
+                        help="measure nothing: recompute the ratios and targets of a recorded run "
+                             "(bench/results/*.json) and print its report (with --readme, into the README)")
     args = parser.parse_args(argv)
+    args.patience_left = args.patience
     args.server_cpu = None
     args.loadgen_cpu = None
     if not args.no_pin:
@@ -738,19 +1030,58 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def unavailable_cases(cases: list[str]) -> dict[str, str]:
+    """The cases drupe cannot serve here (a plugin not installed), with the reason."""
+    import drupe
+
+    out = {}
+    for name in cases:
+        missing = [f"{group}: {entry}" for group, entry in CASES[name].requires
+                   if not drupe.registry.has(group, entry)]
+        if missing:
+            out[name] = "no drupe plugin registered for " + ", ".join(missing)
+    return out
+
+
+def report_again(path: str, readme: bool) -> None:
+    """Recompute the ratios and targets of a recorded run, print its report (and into the README)."""
+    file = Path(path)
+    if not file.exists():
+        file = RESULTS / path
+    result = json.loads(file.read_text())
+    result["ratios"] = ratios(result["inproc"], result["socket"])
+    result["goals"] = evaluate_goals(result["ratios"], result["startup"])
+    text = markdown(result)
+    print(text)
+    if readme:
+        update_readme(text)
+        log("bench/README.md updated")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.report:
+        report_again(args.report, args.readme)
+        return
     check_app_sources()
-    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
-    unknown = [c for c in cases if c not in CASES]
+    asked = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = [c for c in asked if c not in CASES]
     if unknown:
         sys.exit(f"unknown case(s) {unknown}; known: {list(CASES)}")
+    not_measured = unavailable_cases(asked)
+    for case, reason in not_measured.items():
+        log(f"{case}: not measured: {reason}")
+    cases = [c for c in asked if c not in not_measured]
+    if "hello" not in cases:
+        cases.insert(0, "hello")  # the start-up timing and every server check need it
+    write_static_dir(STATIC_DIR)
 
     known = all_targets()
     landed = drupe_server_plugin_landed()
     if args.targets == "auto":
-        names = ["raw", "drupe", "cherrypy"] + (["drupe-engine", "cherrypy-engine"] if landed else [])
+        names = ["raw", "drupe", "cherrypy", "falcon"]
+        names += ["drupe-engine", "cherrypy-engine"] if landed else []
     else:
         names = [n.strip() for n in args.targets.split(",") if n.strip()]
     if [n for n in names if n not in known]:
@@ -761,11 +1092,11 @@ def main(argv: list[str] | None = None) -> None:
 
     import cheroot
 
-    cp_python = None
+    peers = None
     for target in targets:
-        if target.env == "cherrypy":
-            cp_python = cp_python or cherrypy_python(cheroot.__version__)
-            target.python = cp_python
+        if target.env == "peers":
+            peers = peers or peers_python(cheroot.__version__)
+            target.python = peers
         else:
             target.python = sys.executable
 
@@ -776,26 +1107,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("wrk is not available")
 
     started = dt.datetime.now(dt.timezone.utc)
+    clock = time.perf_counter()
     git_before = git_state()  # the code the workers load is the code on disk now
+    startup = {} if args.skip_startup else measure_startup(targets, cases, args)
     inproc = {} if args.skip_inproc else measure_inproc([t for t in targets if t.inproc], cases, args)
-    socket = {} if args.skip_socket else measure_socket(targets, cases, args, loadgen)
-
+    socket, memory = ({}, {}) if args.skip_socket else measure_socket(targets, cases, args, loadgen)
     r = ratios(inproc, socket)
-    goals: dict[str, tuple[float, bool]] = {}
-    hello = r.get("hello", {})
-    if "drupe_engine_vs_raw_rps" in hello:
-        v = hello["drupe_engine_vs_raw_rps"]
-        goals[f"hello world drupe (as run: engine.start(), its server plugin) / raw cheroot "
-              f"req/s ≥ {GOALS['hello_vs_raw_rps']}"] = (v, v >= GOALS["hello_vs_raw_rps"])
-    if "drupe_vs_raw_rps" in hello:
-        v = hello["drupe_vs_raw_rps"]
-        # Not a goal: the framework alone on stock cheroot, reported for honesty.
-        goals[f"(for reference) hello world drupe.tree on stock cheroot / raw cheroot req/s "
-              f"≥ {GOALS['hello_vs_raw_rps']}"] = (v, v >= GOALS["hello_vs_raw_rps"])
-    if "cherrypy_us_over_drupe_us" in hello:
-        v = hello["cherrypy_us_over_drupe_us"]
-        goals[f"hello world in-process CherryPy µs / drupe µs ≥ {GOALS['inproc_speedup_vs_cherrypy']:g}"] = (
-            v, v >= GOALS["inproc_speedup_vs_cherrypy"])
+    goals = evaluate_goals(r, startup)
 
     stamp = started.strftime("%Y%m%d-%H%M%S")
     if loadgen == "wrk":
@@ -807,25 +1125,29 @@ def main(argv: list[str] | None = None) -> None:
                if args.server_cpu is not None else "No CPU pinning")
     serving = ("drupe's cheroot server plugin is installed: the `-engine` targets run each "
                "framework's own server through engine.start()" if landed else
-               "drupe's cheroot server plugin had not landed: drupe.tree and cherrypy.tree are "
-               "each served by a bare cheroot.wsgi.Server with the same settings")
+               "drupe's cheroot server plugin had not landed: every framework is served by a bare "
+               "cheroot.wsgi.Server with the same settings")
     result = {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "elapsed_min": (time.perf_counter() - clock) / 60,
         "file": f"{stamp}.json",
         "command": "uv run python bench/run.py" + (" " + shlex.join(argv) if argv else ""),
         "machine": machine(),
         "git": git_before,
         "git_changed_during_run": git_state() != git_before,
         "cases": cases,
+        "not_measured": not_measured,
         "targets": [{"name": t.name, "label": t.label, "app": t.app, "server": t.server,
                      "versions": t.versions} for t in targets],
         "settings": {
             "duration": args.duration, "warmup": args.warmup, "connections": args.connections,
             "runs": args.runs, "inproc_reps": args.inproc_reps,
-            "inproc_seconds": args.inproc_seconds, "loadgen": loadgen,
-            "loadgen_desc": loadgen_desc, "pinning": pinning, "serving": serving,
-            "server": SERVER_SETTINGS, "drupe_server_plugin": landed,
+            "inproc_seconds": args.inproc_seconds, "startup_reps": args.startup_reps,
+            "loadgen": loadgen, "loadgen_desc": loadgen_desc, "pinning": pinning,
+            "serving": serving, "server": SERVER_SETTINGS, "drupe_server_plugin": landed,
         },
+        "startup": startup,
+        "memory": memory,
         "inproc": inproc,
         "socket": socket,
         "ratios": r,

@@ -34,10 +34,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE / "apps")]
 
-from cases import CASES, fresh_input, make_environ  # noqa: E402
+from cases import CASES, fresh_input, make_environ, session_cookie  # noqa: E402
 
-APP_MODULES = {"raw": "raw_app", "drupe": "drupe_app", "cherrypy": "cherrypy_app"}
-FRAMEWORK_MODULES = {"drupe": "drupe", "cherrypy": "cherrypy"}
+APP_MODULES = {"raw": "raw_app", "drupe": "drupe_app", "cherrypy": "cherrypy_app", "falcon": "falcon_app"}
+FRAMEWORK_MODULES = {"drupe": "drupe", "cherrypy": "cherrypy", "falcon": "falcon"}
 
 
 def emit(obj: object) -> None:
@@ -77,16 +77,22 @@ def _write(data: bytes) -> None:
     pass
 
 
-def call_once(app, case) -> tuple[int, bytes, set[str]]:
+def call_once(app, case, cookie: str | None = None) -> tuple[int, bytes, set[str]]:
     """One WSGI call, keeping what came back (for the checks)."""
+    status, body, headers = call_full(app, case, cookie)
+    return status, body, {name.lower() for name, _ in headers}
+
+
+def call_full(app, case, cookie: str | None = None) -> tuple[int, bytes, list[tuple[str, str]]]:
+    """One WSGI call: status, body and the header list."""
     seen: dict[str, object] = {}
 
     def start_response(status, headers, exc_info=None):
         seen["status"] = int(status.split()[0])
-        seen["headers"] = {name.lower() for name, _ in headers}
+        seen["headers"] = list(headers)
         return _write
 
-    environ = make_environ(case)
+    environ = make_environ(case, cookie=cookie)
     environ["wsgi.input"] = fresh_input(case)
     result = app(environ, start_response)
     try:
@@ -98,9 +104,29 @@ def call_once(app, case) -> tuple[int, bytes, set[str]]:
     return seen["status"], body, seen["headers"]  # type: ignore[return-value]
 
 
-def time_calls(app, case, iterations: int) -> int:
+def check_case(app, case) -> tuple[str | None, str | None]:
+    """(problem or None, session cookie or None) for one case, called in-process.
+
+    A session case is called twice: the second call, with the cookie the first one set,
+    must count one more.
+    """
+    status, body, headers = call_full(app, case)
+    problem = case.check(status, body, {name.lower() for name, _ in headers})
+    if problem or not case.session:
+        return problem, None
+    cookie = session_cookie([v for n, v in headers if n.lower() == "set-cookie"])
+    if cookie is None:
+        return f"no session_id cookie in {headers}", None
+    status, body2, headers = call_full(app, case, cookie)
+    problem = case.check(status, body2, {name.lower() for name, _ in headers})
+    if problem is None and int(body2) != int(body) + 1:
+        problem = f"the session counter went from {body!r} to {body2!r} with the cookie {cookie!r}"
+    return problem, cookie
+
+
+def time_calls(app, case, iterations: int, cookie: str | None = None) -> int:
     """Nanoseconds for ``iterations`` calls: fresh environ copy and wsgi.input, body consumed, closed."""
-    template = make_environ(case)
+    template = make_environ(case, cookie=cookie)
     body = case.body
     from io import BytesIO
 
@@ -126,6 +152,7 @@ def load_app(target: str, settings: dict[str, object]):
 
 def run_inproc(target: str, settings: dict[str, object]) -> None:
     _, app = load_app(target, settings)
+    cookies: dict[str, str | None] = {}
     for line in sys.stdin:
         command = json.loads(line)
         cmd = command["cmd"]
@@ -133,17 +160,16 @@ def run_inproc(target: str, settings: dict[str, object]) -> None:
             emit(info(target))
         elif cmd == "check":
             problems = {}
-            for case in CASES.values():
-                status, body, headers = call_once(app, case)
-                problem = case.check(status, body, headers)
+            for name in settings["cases"]:
+                problem, cookies[name] = check_case(app, CASES[name])
                 if problem:
-                    problems[case.name] = problem
+                    problems[name] = problem
             emit({"problems": problems})
         elif cmd == "calibrate":
             case = CASES[command["case"]]
             iterations = 50
             while True:
-                elapsed = time_calls(app, case, iterations)
+                elapsed = time_calls(app, case, iterations, cookies.get(case.name))
                 if elapsed > 0.05e9 or iterations >= 10_000_000:
                     break
                 iterations *= 4
@@ -153,7 +179,7 @@ def run_inproc(target: str, settings: dict[str, object]) -> None:
             case = CASES[command["case"]]
             iterations = command["iterations"]
             cpu0 = time.process_time_ns()
-            elapsed = time_calls(app, case, iterations)
+            elapsed = time_calls(app, case, iterations, cookies.get(case.name))
             cpu = time.process_time_ns() - cpu0
             emit({"ns_per_call": elapsed / iterations, "cpu_ns_per_call": cpu / iterations,
                   "iterations": iterations})
@@ -172,7 +198,7 @@ def free_port(host: str) -> int:
 def run_server(target: str, mode: str, settings: dict[str, object]) -> None:
     host = str(settings["host"])
     if mode == "engine":
-        settings = dict(settings, port=free_port(host))
+        settings = dict(settings, port=settings["port"] or free_port(host))
         module, _ = load_app(target, settings)
         module.start_engine()
         port = int(settings["port"])  # type: ignore[call-overload]
@@ -182,7 +208,7 @@ def run_server(target: str, mode: str, settings: dict[str, object]) -> None:
 
         _, app = load_app(target, settings)
         server = wsgi.Server(
-            (host, 0), app,
+            (host, int(settings["port"])), app,  # type: ignore[call-overload]
             numthreads=settings["thread_pool"],
             server_name="bench",
             request_queue_size=settings["socket_queue_size"],
