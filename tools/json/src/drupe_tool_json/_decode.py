@@ -112,6 +112,10 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+# One decoder for every request (json.loads with arguments builds a new one per call).
+_decode = json.JSONDecoder(parse_constant=_refuse_constant).decode
+
+
 def decode_json(raw: bytes, charset: str | None = None, max_depth: int | None = DEFAULT_MAX_DEPTH) -> Any:
     """Parse ``raw`` (a request body) as JSON, or raise a ``400`` saying why not.
 
@@ -133,7 +137,7 @@ def decode_json(raw: bytes, charset: str | None = None, max_depth: int | None = 
     if max_depth is not None and nesting_exceeds(text, max_depth):
         raise _too_deep(max_depth)
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return _decode(text)
     except RecursionError:
         raise _too_deep(max_depth)
     except ValueError as exc:
