@@ -333,7 +333,9 @@ def test_nginx_spreads_requests_over_both_processes_and_serves_static_files(fron
     # location ^~ /static/ { root ...; }: nginx answers from the directory, no upstream.
     static = request("127.0.0.1", front.port, "/static/hello.txt")
     assert (static.status, static.text) == (200, "static, from nginx\n")
-    assert "/static/hello.txt" in _read(front.site_log)
+    # nginx writes its access log line after the answer has gone out: wait for it.
+    wait_until(lambda: "/static/hello.txt" in _read(front.site_log), 10,
+               message="the static request in nginx's access log")
     for app in front.apps:
         assert "/static/hello.txt" not in app.output()
 
