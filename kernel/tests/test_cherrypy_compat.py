@@ -415,3 +415,107 @@ def test_stop_after_socket_file_was_unset(tmp_path: Any) -> None:
     adapter.stop()
     assert not adapter.running
 
+
+
+# ---------------------------------------------------------------------------
+# _cp_config changed in place while serving
+
+
+def test_cp_config_changed_in_place_reaches_the_plans() -> None:
+    # CherryPy reads _cp_config on every request; CherryPy's session test switches its
+    # storage class with Root._cp_config.update(...). drupe caches plans, so the dict
+    # @drupe.config makes tells them.
+    @drupe.config(**{"response.headers.X-Flag": "a"})
+    class Root:
+        @drupe.expose
+        def index(self) -> str:
+            return "ok"
+
+        @drupe.expose
+        @drupe.config(**{"response.headers.X-Page": "1"})
+        def page(self) -> str:
+            return "page"
+
+    assert isinstance(Root._cp_config, drupe._config.HandlerConfig)  # type: ignore[attr-defined]
+    mount(Root())
+    assert call(path="/").header("X-Flag") == "a"
+    assert call(path="/page").header("X-Page") == "1"
+    Root._cp_config.update({"response.headers.X-Flag": "b"})  # type: ignore[attr-defined]
+    assert call(path="/").header("X-Flag") == "b"
+    Root._cp_config["response.headers.X-Flag"] = "c"  # type: ignore[attr-defined]
+    assert call(path="/page").header("X-Flag") == "c"
+    Root.page._cp_config.pop("response.headers.X-Page")  # type: ignore[attr-defined]
+    assert call(path="/page").header("X-Page") is None
+    Root.page._cp_config.setdefault("response.headers.X-Page", "2")  # type: ignore[attr-defined]
+    assert call(path="/page").header("X-Page") == "2"
+    del Root._cp_config["response.headers.X-Flag"]  # type: ignore[attr-defined]
+    assert call(path="/").header("X-Flag") is None
+    Root._cp_config |= {"response.headers.X-Flag": "d"}  # type: ignore[attr-defined]
+    assert call(path="/").header("X-Flag") == "d"
+    Root._cp_config.clear()  # type: ignore[attr-defined]
+    assert call(path="/").header("X-Flag") is None
+
+
+def test_config_decorator_keeps_a_hand_written_cp_config() -> None:
+    class Root:
+        _cp_config = {"response.headers.X-One": "1"}
+
+    drupe.config(**{"response.headers.X-Two": "2"})(Root)
+    assert Root._cp_config == {"response.headers.X-One": "1", "response.headers.X-Two": "2"}
+    assert isinstance(Root._cp_config, drupe._config.HandlerConfig)
+
+
+# ---------------------------------------------------------------------------
+# A KeyboardInterrupt in the server's thread
+
+
+def test_a_keyboard_interrupt_in_the_server_thread_stops_the_bus_cleanly() -> None:
+    # CherryPy's test sets httpserver.interrupt = KeyboardInterrupt: the server's thread
+    # raises it, logs "<Ctrl-C> hit" and exits the bus from that thread; the adapter's
+    # 'stop' listener then runs in the thread it would otherwise wait for.
+    import threading
+
+    from drupe._server import ServerAdapter
+
+    class InterruptibleServer:
+        ready = False
+        bound_addr = "interruptible"
+
+        def __init__(self) -> None:
+            self.go = threading.Event()
+            self.stops = 0
+
+        def start(self) -> None:
+            self.ready = True
+            self.go.wait(10)
+            raise KeyboardInterrupt
+
+        def stop(self) -> None:
+            self.stops += 1
+            self.ready = False
+
+    bus = drupe.Bus()
+    failures: list[str] = []
+    bus.subscribe("log", lambda msg, level=20, traceback=False: failures.append(msg) if level >= 40 else None)
+    httpserver = InterruptibleServer()
+    adapter = ServerAdapter(bus, httpserver, bind_addr="interruptible")
+    adapter.subscribe()
+    bus.start()
+    assert adapter.running
+    server_thread = adapter._thread
+    assert server_thread is not None
+    httpserver.go.set()
+    bus.block(interval=0.01)
+    server_thread.join(5)
+    assert bus.state is drupe.states.EXITING
+    assert isinstance(adapter.interrupt, KeyboardInterrupt)
+    assert not adapter.running
+    assert httpserver.stops == 1
+    assert failures == []
+    # The next start serves again (CherryPy's test starts the engine again after it).
+    httpserver.go.clear()
+    bus.start()
+    assert adapter.running
+    httpserver.go.set()
+    bus.block(interval=0.01)
+    assert not adapter.running

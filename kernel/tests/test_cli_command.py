@@ -50,3 +50,21 @@ def test_exit_while_starting_is_carried_out_once_started() -> None:
     assert bus.state is drupe.states.EXITING
     assert log.index("later start listener") < log.index("Bus STARTED") < log.index("Bus STOPPING")
     assert "Exit requested while the bus is starting: exiting once it has started." in log
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["python", "-m", "cherrypy", "-c", "site.conf"], True),
+    (["python", "-m", "drupe_cherrypy", "-m", "cherrypy", "-i", "app"], True),
+    (["python", "-m", "cherrypy.__main__"], True),
+    (["python", "-m", "drupe", "-c", "site.conf"], False),
+    (["/usr/bin/drupe", "-i", "cherrypy"], False),
+    (["python", "-m"], False),
+])
+def test_run_as_cherrypy_is_read_from_the_command_line(monkeypatch: pytest.MonkeyPatch,
+                                                       argv: list[str], expected: bool) -> None:
+    # `python -m cherrypy` (drupe-cherrypy's alias) handles SIGHUP as cherryd does; the
+    # drupe command alone reads "no terminal" as "SIGHUP means reload".
+    import sys
+
+    monkeypatch.setattr(sys, "orig_argv", argv)
+    assert _cli._run_as_cherrypy() is expected

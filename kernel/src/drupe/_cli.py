@@ -318,6 +318,13 @@ def _prepare(args: argparse.Namespace, before_config: Callable[[], None] | None 
     _subscribe_signals()
 
 
+def _run_as_cherrypy() -> bool:
+    """Whether this command runs as ``python -m cherrypy`` (drupe-cherrypy's alias)."""
+    argv = list(getattr(sys, "orig_argv", ()))
+    return any(arg == "-m" and argv[index + 1:index + 2] in (["cherrypy"], ["cherrypy.__main__"])
+               for index, arg in enumerate(argv))
+
+
 def _subscribe_signals() -> None:
     from drupe._config import config
     from drupe._engine import engine
@@ -328,9 +335,12 @@ def _subscribe_signals() -> None:
     except MissingPluginError:
         engine.log("Signal handling is not available: pip install drupe-process", level=30)
         return
-    if "engine.signal_handler.sighup_restarts" not in config and hasattr(handler, "sighup_restarts"):
+    if "engine.signal_handler.sighup_restarts" not in config and hasattr(handler, "sighup_restarts") \
+            and not _run_as_cherrypy():
         # No terminal to have hung up: SIGHUP is a request to reload (systemd's
-        # ExecReload, supervisorctl signal HUP, kill -HUP on a daemon).
+        # ExecReload, supervisorctl signal HUP, kill -HUP on a daemon). Run as CherryPy's
+        # command (`python -m cherrypy`), the handler decides as cherryd does: restart
+        # only when daemonized, else exit.
         stdin = sys.stdin
         try:
             interactive = stdin is not None and os.isatty(stdin.fileno())

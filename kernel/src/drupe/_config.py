@@ -42,6 +42,7 @@ from drupe._errors import ConfigError
 
 __all__ = [
     "Config",
+    "HandlerConfig",
     "NamespaceSet",
     "as_dict",
     "config_callable",
@@ -67,6 +68,53 @@ class _Generation:
 
 
 generation = _Generation()
+
+
+class HandlerConfig(dict[str, Any]):
+    """A ``_cp_config`` made by ``@drupe.config``: changing it in place moves the generation.
+
+    CherryPy reads ``_cp_config`` on every request, so an application may change it while
+    serving (``Root._cp_config.update(...)``); this dict makes the cached request plans
+    follow such a change. (A ``_cp_config`` dict written by hand is read when a plan is
+    built; after changing it in place, call the application's ``clear_plans()``.)
+    """
+
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        generation.bump()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        generation.bump()
+
+    def __ior__(self, other: Any) -> HandlerConfig:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        generation.bump()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        value = super().setdefault(key, default)
+        generation.bump()
+        return value
+
+    def pop(self, key: str, *default: Any) -> Any:
+        value = super().pop(key, *default)
+        generation.bump()
+        return value
+
+    def popitem(self) -> tuple[str, Any]:
+        item = super().popitem()
+        generation.bump()
+        return item
+
+    def clear(self) -> None:
+        super().clear()
+        generation.bump()
 
 
 # ---------------------------------------------------------------------------
@@ -320,8 +368,9 @@ class Config(dict[str, Any]):
 
         def decorator(func: F) -> F:
             existing = func.__dict__.get("_cp_config") if hasattr(func, "__dict__") else None
-            if existing is None:
-                existing = {}
+            if not isinstance(existing, HandlerConfig):
+                # Tracked, so a later in-place change reaches the request plans.
+                existing = HandlerConfig(existing or {})
                 func._cp_config = existing  # type: ignore[attr-defined]
             existing.update(kwargs)
             return func

@@ -226,7 +226,9 @@ class ServerAdapter:
             return
         bound = self.bound_addr
         self.httpserver.stop()
-        if self._thread is not None:
+        # The server's own thread stops the bus after a KeyboardInterrupt: it cannot wait
+        # for itself, and returns as soon as this listener has run.
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=Timeouts.free)
         # What was bound, not what the settings say now: they may have changed while the
         # server ran (socket_file set back to None, say).

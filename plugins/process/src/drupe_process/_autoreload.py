@@ -31,17 +31,17 @@ __all__ = ["Autoreloader"]
 _STARTUP_DIRECTORY = os.getcwd()
 
 
-def _file_for_module(module: ModuleType) -> str | None:
-    """The file to watch for ``module``: its zip archive, or its absolute ``__file__``."""
+def _archive_for_zip_module(module: Any) -> str | None:
+    """The zip archive ``module`` was imported from, or None."""
     archive = getattr(getattr(module, "__loader__", None), "archive", None)
-    if isinstance(archive, str):
-        return archive
-    filename = getattr(module, "__file__", None)
-    if not isinstance(filename, str):
-        return None
-    if not os.path.isabs(filename):
-        filename = os.path.normpath(os.path.join(_STARTUP_DIRECTORY, filename))
-    return filename
+    return archive if isinstance(archive, str) and archive else None
+
+
+def _make_absolute(filename: str) -> str:
+    """``filename`` made absolute against the startup directory (immune to ``os.chdir``)."""
+    if os.path.isabs(filename):
+        return filename
+    return os.path.normpath(os.path.join(_STARTUP_DIRECTORY, filename))
 
 
 def _modification_time(filename: str) -> float | None:
@@ -61,6 +61,33 @@ class Autoreloader(Monitor):
         self.mtimes: dict[str, float | None] = {}
         super().__init__(bus, self.run, frequency)
 
+    # The helpers that find a module's file, as CherryPy's Autoreloader names them
+    # (private there too, but toolboxes override or call them). sysfiles() goes through
+    # _file_for_module, so a subclass may change what is watched.
+
+    @staticmethod
+    def _archive_for_zip_module(module: Any) -> str | None:
+        """The zip archive ``module`` was imported from, or None."""
+        return _archive_for_zip_module(module)
+
+    @classmethod
+    def _file_for_file_module(cls, module: Any) -> str | None:
+        """The absolute ``__file__`` of ``module``, or None (``__file__`` None or missing)."""
+        filename = getattr(module, "__file__", None)
+        if not isinstance(filename, str) or not filename:
+            return None
+        return cls._make_absolute(filename)
+
+    @classmethod
+    def _file_for_module(cls, module: Any) -> str | None:
+        """The file to watch for ``module``: its zip archive, else its ``__file__``."""
+        return cls._archive_for_zip_module(module) or cls._file_for_file_module(module)
+
+    @staticmethod
+    def _make_absolute(filename: str) -> str:
+        """``filename`` made absolute against the directory drupe-process was imported in."""
+        return _make_absolute(filename)
+
     @priority(70)
     def start(self) -> None:
         """Take the first snapshot, then start polling."""
@@ -76,7 +103,7 @@ class Autoreloader(Monitor):
         for name, module in list(sys.modules.items()):
             if module is None or not pattern.match(name):
                 continue
-            filename = _file_for_module(module)
+            filename = self._file_for_module(module)
             if filename:
                 found.add(filename)
         return found

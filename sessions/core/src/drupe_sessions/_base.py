@@ -116,6 +116,16 @@ class Session:
     clean_freq: ClassVar[float] = 5
     debug: ClassVar[bool] = False
     serializer: ClassVar[Serializer] = JSONSerializer()
+    #: The names of this backend's own ``tools.sessions.*`` options (what :meth:`setup`
+    #: takes). The sessions tool passes a backend only these; a key another installed
+    #: backend knows is left out (one config may switch backends with ``storage_class``),
+    #: and a key no installed backend knows is a ConfigError. None (the default, for
+    #: backends written before this existed): the backend does not say, and its
+    #: ``setup()`` gets every key that is not another backend's.
+    option_names: ClassVar[frozenset[str] | None] = None
+    #: The clean-up thread of a configured storage class while it runs (see ``_cleanup``);
+    #: None on the classes applications name.
+    clean_thread: ClassVar[Any] = None
 
     # Instance state (class-level defaults, as CherryPy documents them).
     locked: bool = False

@@ -10,6 +10,9 @@ set up again) on the next run, so an engine restart starts from a clean configur
 
 An exception in a backend's ``clean_up()`` is logged with its traceback and the thread
 carries on at the next period: corrupt data never stops the clean-up.
+
+The running thread is also the storage class's ``clean_thread`` (None while none runs), as
+in CherryPy; its ``stop()`` ends it until the next request that uses the class.
 """
 
 from __future__ import annotations
@@ -35,6 +38,20 @@ class _CleanupThread(threading.Thread):
     def run(self) -> None:
         while not self.stopping.wait(self.interval):
             clean_once(self.storage_class)
+
+    def stop(self) -> None:
+        """Stop this clean-up (CherryPy's ``clean_thread.stop()``); the next request that
+        uses the storage class starts a new one."""
+        self.stopping.set()
+        if self is not threading.current_thread() and self.is_alive():
+            self.join(timeout=30)
+        cls = self.storage_class
+        if cls.__dict__.get("_drupe_cleaner") is self:
+            cls._drupe_cleaner = None
+            cls.clean_thread = None
+
+    def unsubscribe(self) -> None:
+        """Nothing to do: the thread is not a bus plugin; the engine's ``stop`` ends it."""
 
 
 def clean_once(storage_class: Any) -> None:
@@ -69,6 +86,7 @@ class Cleaners:
                 engine.subscribe("stop", self.stop, priority=40)
             thread = _CleanupThread(storage_class)
             storage_class._drupe_cleaner = thread
+            storage_class.clean_thread = thread
             self._threads.append(thread)
             thread.start()
 
@@ -83,6 +101,7 @@ class Cleaners:
             if thread is not threading.current_thread():
                 thread.join(timeout=30)
             thread.storage_class._drupe_cleaner = None
+            thread.storage_class.clean_thread = None
 
     def running(self) -> list[threading.Thread]:
         """The clean-up threads now running (for tests and inspection)."""

@@ -26,6 +26,7 @@ class RamSession(Session):
 
     cache: ClassVar[dict[str, Any]] = {}
     locks: ClassVar[IdLocks] = IdLocks()
+    option_names: ClassVar[frozenset[str] | None] = frozenset()  # the RAM backend has none
 
     @classmethod
     def setup(cls, **kwargs: Any) -> None:

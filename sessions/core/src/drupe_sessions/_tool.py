@@ -27,6 +27,7 @@ backend's clean-up runs in an engine-managed thread (see ``_cleanup``).
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Mapping
 from email.utils import formatdate
@@ -188,6 +189,83 @@ def resolve_storage(options: Mapping[str, Any]) -> type[Session]:
     return RamSession
 
 
+def _backend_label(storage_class: type[Session], name: str | None = None) -> str:
+    return f"{storage_class.__name__} ({name!r})" if name else storage_class.__name__
+
+
+def installed_backend_options(storage_class: type[Session] | None = None) -> dict[str, list[str]]:
+    """Each option name an installed session backend knows -> the backends knowing it.
+
+    The backends are those registered in ``drupe.sessions`` (and ``storage_class``, which
+    may be an application's own). A backend that cannot be loaded (a missing dependency)
+    or does not list its ``option_names`` contributes nothing.
+    """
+    from drupe import registry
+
+    found: dict[str, list[str]] = {}
+    classes: list[tuple[type[Session], str | None]] = []
+    if storage_class is not None:
+        classes.append((storage_class, None))
+    for entry in registry.names("drupe.sessions"):
+        try:
+            loaded = registry.load("drupe.sessions", entry)
+        except Exception:  # a backend that cannot be loaded knows no options
+            continue
+        if isinstance(loaded, type) and issubclass(loaded, Session):
+            classes.append((loaded, entry))
+    for cls, registered in classes:
+        names = getattr(cls, "option_names", None)
+        if not names:
+            continue
+        label = _backend_label(cls, registered)
+        for option in names:
+            labels = found.setdefault(option, [])
+            if label not in labels:
+                labels.append(label)
+    return found
+
+
+def backend_options(storage_class: type[Session], options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options among ``options`` (not the tool's own) that ``storage_class.setup`` gets.
+
+    An option of the backend itself is kept. An option that only another installed backend
+    knows is left out, with a debug-level log: one configuration may name ``storage_path``
+    once and switch between RAM and file sessions with ``storage_class``. An option no
+    installed backend knows is a ConfigError naming it and listing the known ones.
+    """
+    own = getattr(storage_class, "option_names", None)
+    kept = {name: value for name, value in options.items() if own is not None and name in own}
+    rest = [name for name in options if name not in kept]
+    if not rest:
+        return kept
+    known = installed_backend_options(storage_class)
+    unknown = [name for name in rest if name not in known]
+    if own is None:
+        # The backend does not list its options: its setup() checks what no other knows.
+        kept.update((name, options[name]) for name in unknown)
+        unknown = []
+    if unknown:
+        import difflib
+
+        name = unknown[0]
+        everything = sorted(set(known) | COMMON_KEYS)
+        matches = difflib.get_close_matches(name, everything, n=1)
+        hint = f" Did you mean {_key(matches[0])!r}?" if matches else ""
+        listed = "; ".join(f"{option} ({', '.join(known[option])})" for option in sorted(known))
+        raise drupe.ConfigError(
+            f"Config key {_key(name)!r}: neither the sessions tool nor any installed session "
+            f"backend has an option {name!r}.{hint} The tool's options: "
+            f"{', '.join(sorted(COMMON_KEYS))}. The backends' options: {listed or 'none'}."
+        )
+    for name in rest:
+        if name in kept:
+            continue
+        message = (f"{_key(name)} is an option of {', '.join(known[name])}, not of "
+                   f"{storage_class.__name__}: ignored for this backend.")
+        drupe.log(message, LOG_CONTEXT, severity=logging.DEBUG)
+    return kept
+
+
 class Settings:
     """One validated ``tools.sessions`` configuration (built once per request plan)."""
 
@@ -204,8 +282,9 @@ class Settings:
             raise _error("samesite", "SameSite=None is only accepted by browsers on Secure cookies: "
                          "set tools.sessions.secure = True too")
         self.values = values
-        self.backend_options = backend
         self.storage_class = resolve_storage(conf)
+        backend = backend_options(self.storage_class, backend)
+        self.backend_options = backend
         try:
             self.serializer = make_serializer(values["serializer"], values["signing_key"])
         except ValueError as exc:

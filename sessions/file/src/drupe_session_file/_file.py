@@ -51,6 +51,7 @@ class FileSession(Session):
     TMP_SUFFIX: ClassVar[str] = ".tmp"
 
     storage_path: ClassVar[str | None] = None
+    option_names: ClassVar[frozenset[str] | None] = frozenset({"storage_path"})
     locks: ClassVar[IdLocks] = IdLocks()
 
     @classmethod

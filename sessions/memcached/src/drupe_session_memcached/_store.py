@@ -196,6 +196,8 @@ class MemcachedSession(Session):
     socket_timeout: ClassVar[float] = 2.0
     lock_expiry: ClassVar[float] = 60.0
     max_pool_size: ClassVar[int | None] = None
+    option_names: ClassVar[frozenset[str] | None] = frozenset({
+        "servers", "key_prefix", "connect_timeout", "socket_timeout", "lock_expiry", "max_pool_size"})
     _servers: ClassVar[_Servers | None] = None
     _servers_guard: ClassVar[threading.Lock] = threading.Lock()
     _local_locks: ClassVar[IdLocks] = IdLocks()

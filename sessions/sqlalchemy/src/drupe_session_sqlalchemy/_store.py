@@ -127,6 +127,8 @@ class SQLSession(Session):
     connect_timeout: ClassVar[float] = 5.0
     lock_expiry: ClassVar[float] = 60.0
     engine_options: ClassVar[dict[str, Any]] = {}
+    option_names: ClassVar[frozenset[str] | None] = frozenset({
+        "url", "table", "connect_timeout", "lock_expiry", "engine_options"})
 
     _url: ClassVar[URL | None] = None
     _engine: ClassVar[Engine | None] = None
