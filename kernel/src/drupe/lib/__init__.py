@@ -34,8 +34,35 @@ __all__ = [
     "file_generator_limited",
     "is_closable_iterator",
     "is_iterator",
+    "lazy_exports",
     "set_vary_header",
 ]
+
+
+def lazy_exports(package: str, locations: dict[str, str], namespace: dict[str, Any]) -> tuple[
+        Any, Any]:
+    """A package's ``__getattr__`` and ``__dir__`` importing each name's submodule on first use.
+
+    ``locations`` maps an exported name to the submodule (relative to ``package``) defining
+    it; ``namespace`` is the package's ``globals()``, where a loaded name is kept. Plugin
+    packages use it so that importing them (as entry points do) loads nothing more::
+
+        __getattr__, __dir__ = drupe.lib.lazy_exports(__name__, {"JsonInTool": "_tools"}, globals())
+    """
+    import importlib
+
+    def __getattr__(name: str) -> Any:
+        submodule = locations.get(name)
+        if submodule is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{package}.{submodule}"), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(namespace) | set(locations))
+
+    return __getattr__, __dir__
 
 
 def is_iterator(obj: Any) -> bool:

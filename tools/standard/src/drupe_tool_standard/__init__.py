@@ -25,8 +25,7 @@ the tools' modules load when a request first needs a tool (or code uses a name b
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from drupe.lib import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -62,14 +61,4 @@ _LOCATIONS = {
 __all__ = ["__version__", *sorted(_LOCATIONS)]
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _LOCATIONS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LOCATIONS))
+__getattr__, __dir__ = lazy_exports(__name__, _LOCATIONS, globals())
