@@ -164,6 +164,8 @@ class Daemonizer(SimplePlugin):
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                if b"".join(chunks).startswith(b"failed: "):
+                    break  # it failed, and is still shutting down: report it anyway
                 sys.stderr.write(f"drupe: the daemon has not finished starting after {timeout:g} s; "
                                  "it keeps running in the background.\n")
                 return 0
@@ -184,12 +186,16 @@ class Daemonizer(SimplePlugin):
         return 1
 
     @staticmethod
-    def _report(write_end: int, message: str) -> None:
+    def _report(write_end: int, message: str, close: bool = True) -> None:
+        """Send ``message`` to the launcher. A failure leaves the pipe open: it closes when
+        the daemon process ends, after its exit handlers (the PID file's removal) ran, and
+        the launcher waits for that before it reports."""
         if write_end < 0:
             return
         try:
             os.write(write_end, message.encode("utf-8", "replace"))
-            os.close(write_end)
+            if close:
+                os.close(write_end)
         except OSError:
             pass
 
@@ -209,7 +215,7 @@ class Daemonizer(SimplePlugin):
                 if self.bus.state is states.STARTED:
                     self._report(write_end, "started")
                 else:
-                    self._report(write_end, "failed: " + _summary(errors))
+                    self._report(write_end, "failed: " + _summary(errors), close=False)
             finally:
                 self.bus.unsubscribe("log", collect)
 
